@@ -1,0 +1,64 @@
+/**
+ * The `mtty` command. Each area of the product keeps its verbs in its own
+ * file (replay.ts, devices.ts, ...); this file only finds the verb and runs it,
+ * loading the area's module lazily so `mtty replay` does not start a daemon
+ * client and `mtty help` loads nothing heavy.
+ */
+import type { CliCommand, CliIO } from './types.js';
+import { UsageError } from './types.js';
+import { MttyError } from '../errors/errno.js';
+
+/** Verb-table modules; each exports `commands: Record<string, CliCommand>`. */
+const AREAS: ReadonlyArray<() => Promise<{ commands: Record<string, CliCommand> }>> = [
+  () => import('./replay.js'),
+];
+
+async function loadCommands(): Promise<Map<string, CliCommand>> {
+  const table = new Map<string, CliCommand>();
+  for (const load of AREAS) {
+    const { commands } = await load();
+    for (const [verb, cmd] of Object.entries(commands)) table.set(verb, cmd);
+  }
+  return table;
+}
+
+function help(table: Map<string, CliCommand>, io: CliIO): void {
+  io.stdout.write('usage: mtty <command> [options]\n\ncommands:\n');
+  const width = Math.max(...[...table.keys()].map((k) => k.length));
+  for (const [verb, cmd] of [...table].sort(([a], [b]) => a.localeCompare(b))) {
+    io.stdout.write(`  ${verb.padEnd(width)}  ${cmd.summary}\n`);
+  }
+  io.stdout.write('\nRun "mtty <command> --help" for its options.\n');
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const table = await loadCommands();
+  const [verb, ...rest] = argv;
+  if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
+    help(table, io);
+    return verb ? 0 : 2;
+  }
+  const cmd = table.get(verb);
+  if (!cmd) {
+    io.stderr.write(`mtty: unknown command '${verb}'\n`);
+    help(table, io);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(cmd.usage.endsWith('\n') ? cmd.usage : cmd.usage + '\n');
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`mtty ${verb}: ${e.message}\n${cmd.usage}\n`);
+      return 2;
+    }
+    if (e instanceof MttyError) {
+      io.stderr.write(`mtty ${verb}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The VFIO device API as a TypeScript interface: what a VMM (QEMU, our
+ * vfio-user server, the lab, the tests) calls on an opened mediated device.
+ * Each method mirrors one ioctl or one read()/write() on the device fd, and
+ * fails with the MttyError (errno) the kernel would return.
+ */
+
+export interface DeviceInfo {
+  flags: number;
+  numRegions: number;
+  numIrqs: number;
+}
+
+export interface RegionInfo {
+  index: number;
+  flags: number;
+  size: number;
+  /** Offset of the region in the device fd: index << 40. */
+  offset: number;
+}
+
+export interface IrqInfo {
+  index: number;
+  flags: number;
+  count: number;
+}
+
+/**
+ * The eventfd equivalent: what the device signals when it raises an
+ * interrupt. The vfio-user server wraps a real eventfd in one of these; tests
+ * and the lab pass a counter or a callback.
+ */
+export interface IrqSink {
+  signal(): void;
+}
+
+/** One VFIO_DEVICE_SET_IRQS call. */
+export interface IrqSet {
+  /** DATA_* | ACTION_* bits (uapi.ts). */
+  flags: number;
+  index: number;
+  start: number;
+  count: number;
+  /**
+   * DATA_BOOL: one boolean per vector (length >= count).
+   * DATA_EVENTFD: one sink per vector; null stands for fd -1 (disable).
+   * DATA_NONE: omitted.
+   */
+  data?: readonly boolean[] | readonly (IrqSink | null)[];
+}
+
+export interface VfioDevice {
+  /** VFIO_DEVICE_GET_INFO */
+  getInfo(): DeviceInfo;
+  /** VFIO_DEVICE_GET_REGION_INFO: EINVAL for index >= numRegions. */
+  getRegionInfo(index: number): RegionInfo;
+  /** VFIO_DEVICE_GET_IRQ_INFO: EINVAL as the kernel answers (also before getInfo()). */
+  getIrqInfo(index: number): IrqInfo;
+  /** VFIO_DEVICE_SET_IRQS */
+  setIrqs(set: IrqSet): void;
+  /** VFIO_DEVICE_RESET */
+  reset(): void;
+  /**
+   * One naturally aligned access of 1, 2 or 4 bytes at a device-fd offset
+   * (region index << 40 | offset), little-endian value.
+   */
+  read(pos: number, size: 1 | 2 | 4): number;
+  write(pos: number, size: 1 | 2 | 4, value: number): void;
+  /** read()/write() on the fd: split into aligned 4/2/1 chunks; EFAULT if any chunk fails. */
+  readBytes(pos: number, length: number): Uint8Array;
+  writeBytes(pos: number, data: Uint8Array): number;
+  /** Close this open handle (drops eventfds/masks as the kernel does on last close). */
+  close(): void;
+}
