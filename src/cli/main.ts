@@ -11,6 +11,11 @@ import { MttyError } from '../errors/errno.js';
 /** Verb-table modules; each exports `commands: Record<string, CliCommand>`. */
 const AREAS: ReadonlyArray<() => Promise<{ commands: Record<string, CliCommand> }>> = [
   () => import('./replay.js'),
+  () => import('./devices.js'),
+  () => import('./definitions.js'),
+  () => import('./guest.js'),
+  () => import('./registers.js'),
+  () => import('./serve.js'),
 ];
 
 async function loadCommands(): Promise<Map<string, CliCommand>> {

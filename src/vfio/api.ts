@@ -71,4 +71,35 @@ export interface VfioDevice {
   writeBytes(pos: number, data: Uint8Array): number;
   /** Close this open handle (drops eventfds/masks as the kernel does on last close). */
   close(): void;
+  /** VFIO_DEVICE_FEATURE migration ops; absent on devices that cannot migrate. */
+  readonly migration?: VfioMigration;
+}
+
+/**
+ * A migration data fd (VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE hands one out).
+ * It is a stream: passing an explicit offset (pread/pwrite) fails ESPIPE.
+ */
+export interface MigrationDataFile {
+  /** Saving side: up to `length` bytes; an empty array at the end of the data. */
+  read(length: number, offset?: number): Uint8Array;
+  /** Resuming side: append bytes; returns the count accepted. */
+  write(data: Uint8Array, offset?: number): number;
+  /** VFIO_MIG_GET_PRECOPY_INFO (only in PRE_COPY / PRE_COPY_P2P). */
+  precopyInfo(): { initialBytes: number; dirtyBytes: number };
+  close(): void;
+}
+
+/** The migration side of VFIO_DEVICE_FEATURE (present only on migratable devices). */
+export interface VfioMigration {
+  /** VFIO_DEVICE_FEATURE_MIGRATION flags (STOP_COPY | P2P | PRE_COPY ...). */
+  readonly flags: number;
+  /** VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE (GET): a VFIO_DEVICE_STATE value. */
+  readonly state: number;
+  /**
+   * VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE (SET) to any state: the core walks
+   * the single arcs; returns the data fd the final arc opens, else null.
+   */
+  setState(state: number): MigrationDataFile | null;
+  /** VFIO_DEVICE_FEATURE_MIG_DATA_SIZE: stop_copy_length in bytes. */
+  dataSize(): number;
 }

@@ -1,0 +1,163 @@
+/**
+ * Register reads and writes of the PC16550D (profile 'pc16550d').
+ *
+ * peek() computes what a read returns; read() = peek() + that register's
+ * read side effects, so inspectors and the chip can never disagree.
+ */
+import {
+  S_IER, S_LCR, S_MCR, S_LSRERR, S_MSRDELTA, S_SCR, S_FCR, S_DLL, S_DLM, S_THRP, S_CTIP,
+  S_MTTYTRIG, S_MTTYMAX, S_RXERRS, S_RXDATA, S_RXHEAD,
+} from './layout';
+import {
+  LCR_DLAB, IER_THRI, IIR_THRI, LSR_DR, LSR_THRE, LSR_TEMT, LSR_FIFOERR, LSR_ERRORS,
+  FCR_ENABLE, FCR_CLEAR_RX, FCR_CLEAR_TX,
+} from './regbits';
+import { rxCount, txCount, rxPop, rxClear, txClear } from './fifo';
+import { fifoOn, restartTimeout } from './timing';
+import { msrInputs, latchDeltas } from './modem';
+import { pcIir, updateIrq } from './irq';
+import { pcTransmit } from './line';
+
+// @ts-ignore: decorator
+@inline
+function dlab(p: usize): bool {
+  return (load<u8>(p + S_LCR) & LCR_DLAB) != 0;
+}
+
+export function pcLsr(p: usize): u32 {
+  let v = <u32>load<u8>(p + S_LSRERR) & LSR_ERRORS;
+  if (rxCount(p) != 0) v |= LSR_DR;
+  if (txCount(p) == 0) v |= LSR_THRE | LSR_TEMT;
+  if (fifoOn(p) && load<u8>(p + S_RXERRS) != 0) v |= LSR_FIFOERR;
+  return v;
+}
+
+export function pcPeek(p: usize, off: u32): u32 {
+  switch (off) {
+    case 0: {
+      if (dlab(p)) return load<u8>(p + S_DLL);
+      if (rxCount(p) == 0) return 0; // empty RBR reads 0 (QEMU); a real chip repeats the last byte
+      return load<u8>(p + S_RXDATA + <usize>load<u8>(p + S_RXHEAD));
+    }
+    case 1:
+      return dlab(p) ? <u32>load<u8>(p + S_DLM) : <u32>load<u8>(p + S_IER) & 0x0f;
+    case 2:
+      return pcIir(p);
+    case 3:
+      return load<u8>(p + S_LCR);
+    case 4:
+      return load<u8>(p + S_MCR);
+    case 5:
+      return pcLsr(p);
+    case 6:
+      return <u32>load<u8>(p + S_MSRDELTA) | msrInputs(p);
+    default:
+      return load<u8>(p + S_SCR);
+  }
+}
+
+export function pcRead(h: u32, p: usize, off: u32): u32 {
+  const v = pcPeek(p, off);
+  switch (off) {
+    case 0: {
+      if (dlab(p) || rxCount(p) == 0) break;
+      rxPop(p);
+      store<u8>(p + S_CTIP, 0);
+      restartTimeout(p);
+      updateIrq(h, p);
+      break;
+    }
+    case 2: {
+      // Reading IIR acknowledges THRE only when THRE is what it reported.
+      if ((v & 0x0f) == IIR_THRI) {
+        store<u8>(p + S_THRP, 0);
+        updateIrq(h, p);
+      }
+      break;
+    }
+    case 5: {
+      if ((v & LSR_ERRORS) != 0) {
+        store<u8>(p + S_LSRERR, 0);
+        updateIrq(h, p);
+      }
+      break;
+    }
+    case 6: {
+      if ((v & 0x0f) != 0) {
+        store<u8>(p + S_MSRDELTA, 0);
+        updateIrq(h, p);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return v;
+}
+
+function writeFcr(h: u32, p: usize, v: u32): void {
+  const old = <u32>load<u8>(p + S_FCR);
+  if (((old ^ v) & FCR_ENABLE) != 0) {
+    // Toggling FIFO mode clears both FIFOs; the empty transmitter then asks for data.
+    rxClear(p);
+    txClear(p);
+    store<u8>(p + S_THRP, 1);
+  }
+  if ((v & FCR_ENABLE) != 0) {
+    if ((v & FCR_CLEAR_RX) != 0) rxClear(p);
+    if ((v & FCR_CLEAR_TX) != 0) {
+      txClear(p);
+      store<u8>(p + S_THRP, 1);
+    }
+    store<u8>(p + S_FCR, <u8>(v & 0xc9)); // enable, DMA mode, trigger; reset bits self-clear
+  } else {
+    store<u8>(p + S_FCR, 0); // FIFO enable must be set for the other bits to be programmed
+  }
+  // Keep the sample's view consistent for a later switch to profile 'mtty'.
+  store<u8>(p + S_MTTYTRIG, 1);
+  store<u8>(p + S_MTTYMAX, (v & FCR_ENABLE) != 0 ? 16 : 1);
+  updateIrq(h, p);
+}
+
+export function pcWrite(h: u32, p: usize, off: u32, v: u32): void {
+  switch (off) {
+    case 0: {
+      if (dlab(p)) store<u8>(p + S_DLL, <u8>v);
+      else pcTransmit(h, p, v);
+      break;
+    }
+    case 1: {
+      if (dlab(p)) {
+        store<u8>(p + S_DLM, <u8>v);
+        break;
+      }
+      const old = <u32>load<u8>(p + S_IER);
+      store<u8>(p + S_IER, <u8>(v & 0x0f));
+      // ETBEI 0->1 with the transmitter empty raises THRE at once (SeaBIOS, Linux
+      // THRE test, Windows); other IER writes do not re-raise it (no THRE storm).
+      if ((old & IER_THRI) == 0 && (v & IER_THRI) != 0 && txCount(p) == 0) store<u8>(p + S_THRP, 1);
+      updateIrq(h, p);
+      break;
+    }
+    case 2:
+      writeFcr(h, p, v);
+      break;
+    case 3: {
+      store<u8>(p + S_LCR, <u8>v);
+      break;
+    }
+    case 4: {
+      const before = msrInputs(p);
+      store<u8>(p + S_MCR, <u8>(v & 0x1f));
+      latchDeltas(p, before, msrInputs(p));
+      updateIrq(h, p); // MS interrupt, and OUT2 gating when enabled
+      break;
+    }
+    case 7:
+      store<u8>(p + S_SCR, <u8>v);
+      break;
+    default:
+      break; // LSR/MSR writes are factory-test only: ignored
+  }
+}
+

@@ -1,0 +1,227 @@
+/**
+ * Plain-TypeScript PC16550D with the same behaviour as the wasm core's
+ * 'pc16550d' profile (FIFOs, trigger levels, IIR priority and THRE rules,
+ * instantaneous TX, host/loopback wiring, MCR.LOOP, modem deltas). It exists
+ * only so `npm run bench` can compare the wasm core against the obvious
+ * alternative in the same run; run.ts checks it answers the shared Linux
+ * trace identically before timing it. Not used by the product.
+ */
+
+export class TsUart {
+  onIrqLine: ((level: boolean) => void) | null = null;
+  onTransmit: ((byte: number) => void) | null = null;
+  loopbackWiring: boolean;
+
+  private ier = 0;
+  private lcr = 0;
+  private mcr = 0;
+  private lsrErr = 0;
+  private msrDelta = 0;
+  private scr = 0;
+  private fcr = 0;
+  private dll = 0x0c;
+  private dlm = 0;
+  private thrp = false;
+  private ctip = false;
+  private level = false;
+  private modemIn: number;
+  // Character-timeout bookkeeping the core also does per byte (the workloads never advance time).
+  private now = 0;
+  private lastAct = 0;
+  private ctiArmed = false;
+  private readonly rx = new Uint8Array(16);
+  private rxHead = 0;
+  private rxCount = 0;
+
+  constructor(opts: { loopback?: boolean; modemInputs?: number } = {}) {
+    this.loopbackWiring = opts.loopback ?? false;
+    this.modemIn = opts.modemInputs ?? 0xb0;
+  }
+
+  private get fifoOn(): boolean {
+    return (this.fcr & 1) !== 0;
+  }
+
+  private trigger(): number {
+    return [1, 4, 8, 14][this.fcr >> 6]!;
+  }
+
+  private pendingId(): number {
+    const ier = this.ier;
+    if (ier & 4 && this.lsrErr & 0x1e) return 0x06;
+    if (ier & 1) {
+      if (this.ctip) return 0x0c;
+      if (this.fifoOn ? this.rxCount >= this.trigger() : this.rxCount !== 0) return 0x04;
+    }
+    if (ier & 2 && this.thrp) return 0x02;
+    if (ier & 8 && this.msrDelta) return 0x00;
+    return 0x01;
+  }
+
+  private update(): void {
+    const l = this.pendingId() !== 0x01;
+    if (l !== this.level) {
+      this.level = l;
+      this.onIrqLine?.(l);
+    }
+  }
+
+  get irq(): boolean {
+    return this.level;
+  }
+
+  private msrInputs(): number {
+    const m = this.mcr;
+    if (!(m & 0x10)) return this.modemIn;
+    return ((m & 2) << 3) | ((m & 1) << 5) | ((m & 4) << 4) | ((m & 8) << 4);
+  }
+
+  private latch(before: number, after: number): void {
+    const c = before ^ after;
+    let d = (c & 0xb0) >> 4;
+    if (before & 0x40 && !(after & 0x40)) d |= 0x04;
+    this.msrDelta |= d;
+  }
+
+  private accept(b: number): boolean {
+    const cap = this.fifoOn ? 16 : 1;
+    let ok = true;
+    if (this.rxCount < cap) {
+      this.rx[(this.rxHead + this.rxCount++) & 15] = b;
+    } else {
+      ok = false;
+      if (!this.fifoOn) this.rx[this.rxHead] = b;
+      this.lsrErr |= 0x02;
+    }
+    this.restartTimeout();
+    this.update();
+    return ok;
+  }
+
+  private restartTimeout(): void {
+    this.lastAct = this.now;
+    this.ctiArmed = this.fifoOn && this.rxCount !== 0;
+  }
+
+  receive(b: number): boolean {
+    if (this.mcr & 0x10) return false;
+    return this.accept(b);
+  }
+
+  private lsr(): number {
+    return (this.lsrErr & 0x1e) | (this.rxCount ? 1 : 0) | 0x60;
+  }
+
+  peek(off: number): number {
+    const dlab = (this.lcr & 0x80) !== 0;
+    switch (off) {
+      case 0: return dlab ? this.dll : this.rxCount ? this.rx[this.rxHead]! : 0;
+      case 1: return dlab ? this.dlm : this.ier;
+      case 2: return this.pendingId() | (this.fifoOn ? 0xc0 : 0);
+      case 3: return this.lcr;
+      case 4: return this.mcr;
+      case 5: return this.lsr();
+      case 6: return this.msrDelta | this.msrInputs();
+      default: return this.scr;
+    }
+  }
+
+  read(off: number): number {
+    if ((off & 7) !== off) throw new RangeError('offset');
+    const v = this.peek(off);
+    if (off === 0 && !(this.lcr & 0x80) && this.rxCount) {
+      this.rxHead = (this.rxHead + 1) & 15;
+      this.rxCount--;
+      this.ctip = false;
+      this.restartTimeout();
+      this.update();
+    } else if (off === 2 && (v & 0x0f) === 0x02) {
+      this.thrp = false;
+      this.update();
+    } else if (off === 5 && v & 0x1e) {
+      this.lsrErr = 0;
+      this.update();
+    } else if (off === 6 && v & 0x0f) {
+      this.msrDelta = 0;
+      this.update();
+    }
+    return v;
+  }
+
+  write(off: number, v: number): void {
+    if ((off & 7) !== off || (v & 0xff) !== v) throw new RangeError('write');
+    const dlab = (this.lcr & 0x80) !== 0;
+    switch (off) {
+      case 0:
+        if (dlab) this.dll = v;
+        else {
+          this.thrp = false;
+          this.update();
+          if (this.mcr & 0x10 || this.loopbackWiring) this.accept(v);
+          else this.onTransmit?.(v);
+          this.thrp = true;
+          this.update();
+        }
+        break;
+      case 1: {
+        if (dlab) {
+          this.dlm = v;
+          break;
+        }
+        const old = this.ier;
+        this.ier = v & 0x0f;
+        if (!(old & 2) && v & 2) this.thrp = true;
+        this.update();
+        break;
+      }
+      case 2: {
+        if ((this.fcr ^ v) & 1) {
+          this.rxCount = 0;
+          this.ctip = false;
+          this.thrp = true;
+        }
+        if (v & 1) {
+          if (v & 2) {
+            this.rxCount = 0;
+            this.ctip = false;
+          }
+          if (v & 4) this.thrp = true;
+          this.fcr = v & 0xc9;
+        } else this.fcr = 0;
+        this.update();
+        break;
+      }
+      case 3:
+        this.lcr = v;
+        break;
+      case 4: {
+        const before = this.msrInputs();
+        this.mcr = v & 0x1f;
+        this.latch(before, this.msrInputs());
+        this.update();
+        break;
+      }
+      case 7:
+        this.scr = v;
+        break;
+      default:
+        break;
+    }
+  }
+
+  writeMany(bytes: Uint8Array): number {
+    let i = 0;
+    while (i < bytes.length) {
+      if (!(this.peek(5) & 0x20)) break;
+      const burst = this.fifoOn ? 16 : 1;
+      for (let j = 0; j < burst && i < bytes.length; j++) this.write(0, bytes[i++]!);
+    }
+    return i;
+  }
+
+  readMany(out: Uint8Array): number {
+    let i = 0;
+    while (i < out.length && this.peek(5) & 1) out[i++] = this.read(0);
+    return i;
+  }
+}

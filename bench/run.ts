@@ -1,0 +1,68 @@
+/**
+ * `npm run bench`: runs every section, prints a table with the machine, and
+ * writes bench/results.json. To add a benchmark, write a BenchSection in its
+ * own bench/<area>.ts and list it in `sections` below.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, platform, arch, totalmem } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { uartSection } from './uart.js';
+
+export interface BenchRow {
+  workload: string;
+  unit: string;
+  /** Our implementation (for the uart section: the wasm core through the TS wrapper). */
+  wasm: number;
+  /** The comparison point (plain TypeScript). */
+  ts: number;
+  /** wasm / ts, measured in the same run. */
+  ratio: number;
+}
+
+export interface BenchSection {
+  name: string;
+  description: string;
+  run(log: (line: string) => void): Promise<BenchRow[]>;
+}
+
+export const sections: BenchSection[] = [uartSection];
+
+export function machine(): Record<string, string | number> {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model.trim() ?? 'unknown',
+    cores: c.length,
+    platform: `${platform()} ${arch()}`,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
+}
+
+function fmt(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(1);
+}
+
+export async function main(): Promise<void> {
+  const m = machine();
+  console.log(`machine: ${m.cpu} (${m.cores} cores), ${m.platform}, node ${m.node}`);
+  const out: { date: string; machine: typeof m; sections: { name: string; description: string; rows: BenchRow[] }[] } = {
+    date: new Date().toISOString(),
+    machine: m,
+    sections: [],
+  };
+  for (const s of sections) {
+    console.log(`\n[${s.name}] ${s.description}`);
+    const rows = await s.run((line) => console.log(`  ${line}`));
+    const w = Math.max(...rows.map((r) => r.workload.length));
+    console.log(`  ${'workload'.padEnd(w)}  ${'ours'.padStart(12)}  ${'plain TS'.padStart(12)}  ratio`);
+    for (const r of rows) {
+      console.log(`  ${r.workload.padEnd(w)}  ${(fmt(r.wasm) + '/s').padStart(12)}  ${(fmt(r.ts) + '/s').padStart(12)}  ${r.ratio.toFixed(2)}x`);
+    }
+    out.sections.push({ name: s.name, description: s.description, rows });
+  }
+  const file = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  console.log(`\nwrote ${file}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,64 @@
+/**
+ * `mtty serve`: run the daemon in the foreground until SIGINT/SIGTERM (or a
+ * client's `shutdown` op), then remove the socket and exit 0. Every other
+ * verb talks to it over the control socket.
+ */
+import type { CliCommand, CliIO } from './types.js';
+import { UsageError } from './types.js';
+import { flag, optInt, optString, parse } from './args.js';
+import { startDaemon } from '../control/daemon.js';
+
+const serve: CliCommand = {
+  summary: 'run the mtty daemon (owns the devices; other verbs talk to it)',
+  usage:
+    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR]\n' +
+    '  --socket PATH     control socket (default $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-$UID/control.sock)\n' +
+    '  --ports N         size of the shared port pool (default 24, as MAX_MTTYS)\n' +
+    "  --profile P       UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
+    '  --config-dir DIR  definitions to autostart (default $XDG_CONFIG_HOME/mtty)\n' +
+    '  --no-autostart    do not start "auto" definitions\n' +
+    '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU)',
+  async run(argv: string[], io: CliIO) {
+    const p = parse(argv, {
+      socket: { type: 'string' },
+      ports: { type: 'string' },
+      profile: { type: 'string' },
+      'config-dir': { type: 'string' },
+      'no-autostart': { type: 'boolean' },
+      'vfio-user': { type: 'string' },
+    });
+    const profile = optString(p, 'profile');
+    if (profile !== undefined && profile !== 'mtty' && profile !== 'pc16550d') throw new UsageError(`--profile must be mtty or pc16550d, got '${profile}'`);
+    const log = (line: string) => io.stderr.write(`mtty serve: ${line}\n`);
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const daemon = await startDaemon({
+      socketPath: optString(p, 'socket'),
+      ports: optInt(p, 'ports'),
+      profile,
+      configDir: optString(p, 'config-dir'),
+      autostart: !flag(p, 'no-autostart'),
+      vfioUserDir: optString(p, 'vfio-user'),
+      log,
+      onShutdownRequest: () => stop(),
+    });
+    const onSignal = (sig: NodeJS.Signals) => {
+      log(`${sig}: shutting down`);
+      stop();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    io.stdout.write(`mtty serve: listening on ${daemon.server.socketPath} (pid ${process.pid})\n`);
+    for (const u of daemon.autostarted.started) io.stdout.write(`mtty serve: started ${u} (auto)\n`);
+    try {
+      await stopped;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await daemon.close();
+    }
+    return 0;
+  },
+};
+
+export const commands: Record<string, CliCommand> = { serve };

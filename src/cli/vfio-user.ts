@@ -1,0 +1,113 @@
+/**
+ * vfio-user verbs:
+ *   mtty attach <uuid> --socket PATH   serve one mtty device to QEMU, in the
+ *                                      foreground, until SIGINT/SIGTERM
+ *   mtty vfio-user-lspci --socket PATH connect as QEMU would and print what
+ *                                      the guest's lspci will show
+ *
+ * `attach` runs its own in-process mtty (like `--embedded`): it creates the
+ * device with the given UUID and type, then serves it. With a running daemon,
+ * use `mtty serve --vfio-user DIR` instead: the daemon then serves each of
+ * its devices as DIR/<uuid>.sock.
+ */
+import type { CliCommand, CliIO } from './types.js';
+import { UsageError } from './types.js';
+import { flag, optString, parse } from './args.js';
+import { parseMdevUuid } from '../mdev/uuid.js';
+
+const ATTACH_USAGE =
+  'usage: mtty attach <uuid> --socket PATH [--type mtty-1|mtty-2] [--profile mtty|pc16550d]\n' +
+  '  Create mdev <uuid> in this process and serve it over vfio-user on PATH (mode 0600)\n' +
+  '  until Ctrl-C. One client (QEMU) at a time; reconnecting is fine.\n' +
+  '  --type      mdev type to create (default mtty-2, two ports)\n' +
+  "  --profile   UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
+  '  QEMU >= 10.1:  -device \'{"driver":"vfio-user-pci","socket":{"path":"PATH","type":"unix"}}\'';
+
+const LSPCI_USAGE =
+  'usage: mtty vfio-user-lspci --socket PATH [--json]\n' +
+  "  Connect to a vfio-user server, replay QEMU's start-up messages (VERSION, DMA_MAP,\n" +
+  '  GET_INFO, GET_REGION_INFO, GET_IRQ_INFO, config read), print the device as lspci\n' +
+  '  would show it in the guest, and disconnect. Exit 1 if the server misbehaves.';
+
+const attach: CliCommand = {
+  summary: 'serve an mtty device over vfio-user (for QEMU vfio-user-pci) in the foreground',
+  usage: ATTACH_USAGE,
+  async run(argv: string[], io: CliIO): Promise<number> {
+    const p = parse(argv, { socket: { type: 'string' }, type: { type: 'string' }, profile: { type: 'string' } }, 1);
+    const uuidText = p.positionals[0];
+    if (!uuidText) throw new UsageError('missing <uuid>');
+    const socketPath = optString(p, 'socket');
+    if (!socketPath) throw new UsageError('missing --socket PATH');
+    const typeId = optString(p, 'type') ?? 'mtty-2';
+    const profile = optString(p, 'profile') ?? 'pc16550d';
+    if (profile !== 'mtty' && profile !== 'pc16550d') throw new UsageError(`--profile must be mtty or pc16550d, got '${profile}'`);
+    const uuid = parseMdevUuid(uuidText);
+
+    const { loadMtty } = await import('../mtty/load.js');
+    const { attachVfioUser } = await import('../vfio-user/serve.js');
+    const mtty = await loadMtty({ profile });
+    const type = mtty.parent.types.find((t) => t.id === typeId);
+    if (!type) {
+      await mtty.unload();
+      throw new UsageError(`--type must be one of ${mtty.parent.types.map((t) => t.id).join(', ')}, got '${typeId}'`);
+    }
+    const log = (line: string) => io.stderr.write(`mtty attach: ${line}\n`);
+    let server;
+    try {
+      const mdev = type.create(uuid);
+      server = attachVfioUser(mdev, socketPath, { log });
+    } catch (e) {
+      await mtty.unload();
+      throw e;
+    }
+    server.on('connect', () => log('client connected'));
+    server.on('disconnect', (reason: string | null) => log(`client disconnected${reason ? ` (${reason})` : ''}`));
+    io.stdout.write(
+      `mtty attach: serving ${uuid} (${typeId}, profile ${profile}) on ${socketPath}\n` +
+        `  QEMU: -device '${JSON.stringify({ driver: 'vfio-user-pci', socket: { path: socketPath, type: 'unix' } })}'\n`,
+    );
+    await new Promise<void>((resolve) => {
+      const onSignal = (sig: NodeJS.Signals) => {
+        log(`${sig}: shutting down`);
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        resolve();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    });
+    await server.close();
+    await mtty.unload();
+    return 0;
+  },
+};
+
+const lspci: CliCommand = {
+  summary: "connect to a vfio-user socket as QEMU does and print the device like the guest's lspci",
+  usage: LSPCI_USAGE,
+  async run(argv: string[], io: CliIO): Promise<number> {
+    const p = parse(argv, { socket: { type: 'string' }, json: { type: 'boolean' } });
+    const socketPath = optString(p, 'socket');
+    if (!socketPath) throw new UsageError('missing --socket PATH');
+    const { VfioUserClient } = await import('../vfio-user/client.js');
+    const { qemuStartup } = await import('../vfio-user/qemu-startup.js');
+    const { formatLspci } = await import('../vfio-user/lspci.js');
+    const client = VfioUserClient.connect(socketPath);
+    try {
+      const report = await qemuStartup(client, { intx: false });
+      if (flag(p, 'json')) {
+        io.stdout.write(JSON.stringify({ ...report, config: [...report.config] }, null, 2) + '\n');
+      } else {
+        io.stdout.write(formatLspci(report, socketPath));
+      }
+      return 0;
+    } finally {
+      await client.close();
+    }
+  },
+};
+
+export const commands: Record<string, CliCommand> = {
+  attach,
+  'vfio-user-lspci': lspci,
+};

@@ -1,0 +1,83 @@
+/**
+ * Everything `mtty serve` runs, as one start/close pair so the CLI verb, the
+ * tests and any embedding program start the daemon the same way: load mtty,
+ * register the host back-end ops (host.attach/detach/status from src/host),
+ * optionally expose every device over vfio-user, start "auto" definitions,
+ * and listen on the control socket.
+ */
+import { HostRegistry, hostOps } from '../host/index.js';
+import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
+import type { Clock } from '../clock/clock.js';
+import { builtinOps } from './ops.js';
+import { ControlServer } from './server.js';
+import { MttyService, type MttyLibrary } from './service.js';
+import { defaultConfigDir, defaultSocketPath } from './paths.js';
+
+export interface DaemonOptions {
+  socketPath?: string;
+  ports?: number;
+  profile?: 'mtty' | 'pc16550d';
+  clock?: Clock;
+  configDir?: string;
+  /** Start "auto" definitions (default true). */
+  autostart?: boolean;
+  /** Serve each device as <dir>/<uuid>.sock for QEMU's vfio-user-pci. */
+  vfioUserDir?: string;
+  library?: MttyLibrary;
+  log?: (line: string) => void;
+  /** A client sent the `shutdown` op. */
+  onShutdownRequest?: () => void;
+}
+
+export interface Daemon {
+  server: ControlServer;
+  service: MttyService;
+  autostarted: { started: string[]; failed: { uuid: string; error: string }[] };
+  close(): Promise<void>;
+}
+
+export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
+  const log = opts.log ?? (() => undefined);
+  const service = await MttyService.start({
+    ports: opts.ports,
+    profile: opts.profile,
+    clock: opts.clock,
+    configDir: opts.configDir ?? defaultConfigDir(),
+    library: opts.library,
+  });
+  const ops = builtinOps();
+  const hosts = new HostRegistry({ onEvent: (uuid, port, e) => log(`host ${uuid}/${port}: ${e.message}`) });
+  const lookup = (uuid: string) => {
+    const d = service.mtty.bus.device(uuid);
+    return d && d.state === 'active' ? (d.vendor as unknown as { ports: { uart: unknown }[] }) : undefined;
+  };
+  for (const [name, fn] of Object.entries(hostOps(lookup, hosts))) ops.registerOp(name, (args) => fn(args));
+
+  const server = new ControlServer(service, { socketPath: opts.socketPath ?? defaultSocketPath(), ops, onShutdownRequest: opts.onShutdownRequest });
+  await server.listen();
+
+  let vfioUser: VfioUserService | null = null;
+  try {
+    if (opts.vfioUserDir) vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log });
+    const autostarted = opts.autostart === false ? { started: [], failed: [] } : await service.autostart();
+    for (const f of autostarted.failed) log(`autostart ${f.uuid} failed: ${f.error}`);
+    let closing: Promise<void> | null = null;
+    return {
+      server,
+      service,
+      autostarted,
+      close() {
+        closing ??= (async () => {
+          await server.close();
+          await vfioUser?.close();
+          await hosts.closeAll();
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await server.close();
+    await vfioUser?.close();
+    throw e;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Where the daemon listens and where definitions live. Per-user locations,
+ * because the daemon is per user (no root, no system-wide /run): the control
+ * socket follows the XDG runtime dir convention (tmpfs, 0700, removed at
+ * logout) with a private directory in /tmp as the fallback; definitions follow
+ * XDG_CONFIG_HOME like any other per-user configuration.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+type Env = Record<string, string | undefined>;
+
+function uid(): number {
+  return typeof process.getuid === 'function' ? process.getuid() : 0;
+}
+
+/** $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-<uid>/control.sock. */
+export function defaultSocketPath(env: Env = process.env): string {
+  const runtime = env.XDG_RUNTIME_DIR;
+  if (runtime && runtime.startsWith('/')) return join(runtime, 'mtty', 'control.sock');
+  return join('/tmp', `mtty-${uid()}`, 'control.sock');
+}
+
+/** $XDG_CONFIG_HOME/mtty, else ~/.config/mtty (mdevctl keeps its own in /etc/mdevctl.d). */
+export function defaultConfigDir(env: Env = process.env): string {
+  const config = env.XDG_CONFIG_HOME;
+  if (config && config.startsWith('/')) return join(config, 'mtty');
+  return join(env.HOME || homedir(), '.config', 'mtty');
+}

@@ -1,0 +1,73 @@
+/**
+ * One host back-end per UART at a time. attachBackend() is the only way a
+ * back-end meets a UART, so "what is on this port's line" has one answer and
+ * replacing a back-end always closes the previous one (no two socats feeding
+ * one RX FIFO). Detaching returns the port to loopback, the kernel sample's
+ * behaviour, because a port always has *some* far end.
+ */
+import type { HostBackend, HostEvent, HostStatus } from './backend.js';
+import { LoopbackBackend } from './loopback.js';
+import type { HostUart } from './uart-port.js';
+
+export interface Attachment {
+  readonly uart: HostUart;
+  readonly backend: HostBackend;
+  /** Close the back-end and put the port back on loopback. Idempotent. */
+  detach(): Promise<void>;
+  /** See HostBackend.kick: call after a guest RBR read or LCR/divisor write. */
+  kick(): void;
+  status(): HostStatus;
+  onEvent(listener: (e: HostEvent) => void): () => void;
+}
+
+const current = new WeakMap<HostUart, Attachment>();
+
+/** The attachment currently on this UART, if any. */
+export function attachmentOf(uart: HostUart): Attachment | undefined {
+  return current.get(uart);
+}
+
+/**
+ * Attach `backend` to `uart`, replacing whatever was there. The new back-end
+ * is opened first, so a failing open (bad device path) leaves the old line in
+ * place - except when both claim the same pty link, where the old one has to
+ * let go of the link first. If the new back-end fails after the old one was
+ * closed, the port falls back to loopback and the error is rethrown.
+ */
+export async function attachBackend(uart: HostUart, backend: HostBackend): Promise<Attachment> {
+  const previous = current.get(uart);
+  const prevLink = previous?.backend.status().link;
+  const sameLink = prevLink !== undefined && backend.spec === previous?.backend.spec;
+  if (previous && sameLink) {
+    await previous.backend.close();
+    current.delete(uart);
+  }
+  try {
+    await backend.attach(uart);
+  } catch (e) {
+    if (previous && sameLink) await new LoopbackBackend().attach(uart);
+    throw e;
+  }
+  if (previous && !sameLink) await previous.backend.close();
+
+  let detached = false;
+  const att: Attachment = {
+    uart,
+    backend,
+    async detach() {
+      if (detached) return;
+      detached = true;
+      await backend.close();
+      // Someone may have attached a newer back-end meanwhile; only restore loopback if the port is still ours.
+      if (current.get(uart) === att) {
+        current.delete(uart);
+        if (backend.kind !== 'loopback') await new LoopbackBackend().attach(uart);
+      }
+    },
+    kick: () => backend.kick(),
+    status: () => backend.status(),
+    onEvent: (l) => backend.onEvent(l),
+  };
+  current.set(uart, att);
+  return att;
+}

@@ -1,0 +1,34 @@
+/**
+ * Spec text -> an unopened back-end. Nothing is opened or spawned here, so a
+ * bad spec fails with EINVAL before any side effect; opening happens in
+ * attachBackend() where the UART is known.
+ */
+import { realClock, type Clock } from '../clock/clock.js';
+import type { HostBackend } from './backend.js';
+import { LoopbackBackend } from './loopback.js';
+import { PtyBackend } from './pty.js';
+import { SerialPortBackend } from './serialport.js';
+import { formatSpec, parseSpec } from './spec.js';
+
+export interface CreateBackendOptions {
+  /** Time source for the RX poll and settings poll (default realClock; tests: ManualClock). */
+  clock?: Clock;
+  /** serialport binding for `serialport:` specs (tests: SerialPortMock.binding). */
+  binding?: unknown;
+  /** socat executable for `pty` specs. */
+  socat?: string;
+}
+
+export function createBackend(spec: string, opts: CreateBackendOptions = {}): HostBackend {
+  const parsed = parseSpec(spec);
+  const clock = opts.clock ?? realClock;
+  const text = formatSpec(parsed);
+  switch (parsed.kind) {
+    case 'loopback':
+      return new LoopbackBackend();
+    case 'serialport':
+      return new SerialPortBackend(text, parsed.path, parsed.baud, { clock, binding: opts.binding });
+    case 'pty':
+      return new PtyBackend(text, parsed.link, { clock, ...(opts.socat ? { socat: opts.socat } : {}) });
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The part of the `Uart` contract (docs/ARCHITECTURE.md) a host back-end
+ * touches. Back-ends are typed against this structural subset instead of
+ * importing the class so that they stay testable with any object that honours
+ * the contract, and so that the host layer never reaches into register
+ * internals it has no business with (a back-end is the wire, not the driver).
+ */
+export type Wiring = 'host' | 'loopback';
+
+export interface LineSettings {
+  divisor: number;
+  baud: number;
+  dataBits: 5 | 6 | 7 | 8;
+  parity: 'none' | 'odd' | 'even' | 'mark' | 'space';
+  stopBits: 1 | 1.5 | 2;
+}
+
+export interface HostUart {
+  wiring: Wiring;
+  onTransmit: ((byte: number) => void) | null;
+  receiveMany(bytes: Uint8Array): number;
+  rxSpace(): number;
+  setModemInputs(bits: number): void;
+  readonly modemOutputs: number;
+  readonly lineSettings: LineSettings;
+}
+
+/** MSR high-nibble input bits, as setModemInputs() takes them. */
+export const MODEM_IN = { CTS: 0x10, DSR: 0x20, RI: 0x40, DCD: 0x80 } as const;
+
+/**
+ * Inputs a cable that is plugged in shows: the far end asserts DTR/RTS, which
+ * a null-modem presents as DSR+DCD and CTS. RI stays low (nobody is calling).
+ */
+export const MODEM_CONNECTED = MODEM_IN.CTS | MODEM_IN.DSR | MODEM_IN.DCD;
+
+/** Nothing on the wire: every input low, so the UART raises DCTS/DDSR/DDCD. */
+export const MODEM_DISCONNECTED = 0;
+
+/** MCR output bits as modemOutputs reports them. */
+export const MODEM_OUT = { DTR: 0x01, RTS: 0x02, OUT1: 0x04, OUT2: 0x08 } as const;
+
+/**
+ * Duration of one character on the wire in ns (start + data + parity + stop
+ * bits at the guest's baud). The RX pump polls at this rate while the host
+ * side is paused, which is the rate a real line could deliver the next byte.
+ */
+export function charTimeNs(s: LineSettings): number {
+  const baud = usableBaud(s) ?? 9600;
+  const bits = 1 + s.dataBits + (s.parity === 'none' ? 0 : 1) + s.stopBits;
+  return Math.ceil((bits * 1e9) / baud);
+}
+
+/**
+ * The guest's speed if it is one a line can run at, else undefined. Divisor 0
+ * is undefined in the datasheet and the mtty profile zeroes the divisor, which
+ * the core reports as a speed of ~2 baud: no host device takes that.
+ */
+export function usableBaud(s: LineSettings): number | undefined {
+  const b = Math.round(s.baud);
+  return Number.isFinite(b) && b >= 50 && b <= 4_000_000 ? b : undefined;
+}

@@ -1,0 +1,204 @@
+import type { Clock } from '../clock/clock.js';
+import { fail } from '../errors/errno.js';
+import type { PortUart } from './port-uart.js';
+
+/** What a host back-end gets when it takes a port (wiring 'host'). */
+export interface HostLink {
+  /**
+   * Bytes arriving on the port's SIN; returns how many fit in the RX FIFO.
+   * Use this rather than uart.receive() so the character-timeout timer is armed.
+   */
+  receive(bytes: Uint8Array): number;
+  /** Free RX FIFO entries, for back-pressure. */
+  rxSpace(): number;
+  /** MSR inputs: CTS 0x10, DSR 0x20, RI 0x40, DCD 0x80. */
+  setModemInputs(bits: number): void;
+  /** Give the port back: it loops back again, as mtty does. */
+  release(): void;
+}
+
+/**
+ * One serial port of a device: a Uart plus the glue mtty's host side needs.
+ *
+ * Time: the Uart only knows time it is handed. Before each access the port
+ * advances the Uart to clock.now(), and after it keeps at most one timer at
+ * the Uart's next deadline (the character timeout). An idle port has no
+ * timer, so a real-clock process can exit and a ManualClock stays empty.
+ */
+export class MttyPort {
+  /** Last INTR level reported by the Uart (level-triggered profile only). */
+  level = false;
+  private lastSync: number;
+  private cancelTimer: (() => void) | null = null;
+  private timerAt = -1;
+  private host: HostLink | null = null;
+  private disposed = false;
+
+  /** Nesting of calls into the Uart; interrupts are delivered when it drops to 0. */
+  private depth = 0;
+  private pendingPulses = 0;
+  private lineDirty = false;
+  private microtaskQueued = false;
+
+  constructor(
+    readonly index: number,
+    readonly uart: PortUart,
+    private readonly clock: Clock,
+    /** Level changes of a 'pc16550d' Uart's INTR. */
+    private readonly onLine: (port: MttyPort) => void,
+    /** Events of an 'mtty' Uart: one per trigger point of the kernel sample. */
+    private readonly onPulse: (port: MttyPort) => void,
+  ) {
+    this.lastSync = clock.now();
+    // The Uart calls these from inside the wasm core. Nothing is signalled
+    // from there: an IrqSink whose handler reads registers at once would
+    // re-enter the core half-way through an access. They are only noted,
+    // and delivered by deliver() once the core has returned.
+    // Someone driving port.uart directly (an inspector, a host adapter) gets
+    // its interrupts delivered in a microtask, after its call has returned.
+    uart.onIrqLine = (level) => {
+      this.level = level;
+      this.lineDirty = true;
+      this.deliverLaterIfOutside();
+    };
+    uart.onIrqPulse = () => {
+      this.pendingPulses++;
+      this.deliverLaterIfOutside();
+    };
+    this.level = uart.irq;
+  }
+
+  /** True when this port's INTR is level-driven (the 16550 model). */
+  get levelTriggered(): boolean {
+    return this.uart.profile === 'pc16550d';
+  }
+
+  /** A guest register read (offset 0-7). */
+  read(offset: number): number {
+    return this.withUart((u) => u.read(offset));
+  }
+
+  /** A guest register write (offset 0-7). */
+  write(offset: number, value: number): void {
+    this.withUart((u) => u.write(offset, value & 0xff));
+  }
+
+  /**
+   * Run `fn` on the Uart with time brought up to date, then rearm the timer
+   * and deliver the interrupts the call raised. Host code that touches the
+   * Uart should come through here so timing and interrupts stay right.
+   */
+  withUart<T>(fn: (uart: PortUart) => T): T {
+    this.depth++;
+    try {
+      this.sync();
+      const result = fn(this.uart);
+      this.schedule();
+      return result;
+    } finally {
+      this.depth--;
+      if (this.depth === 0) this.deliver();
+    }
+  }
+
+  get hostAttached(): boolean {
+    return this.host !== null;
+  }
+
+  /**
+   * Hand the port to a host back-end: TX bytes go to `onTransmit` instead
+   * of looping back. EBUSY if another back-end holds it.
+   */
+  takeForHost(onTransmit: (byte: number) => void): HostLink {
+    if (this.disposed) fail('ENODEV', `port ${this.index} belongs to a removed device`);
+    if (this.host) fail('EBUSY', `port ${this.index} is already attached to a host back-end`);
+    if (typeof onTransmit !== 'function') fail('EINVAL', 'takeForHost needs a function to receive transmitted bytes');
+    this.uart.onTransmit = onTransmit;
+    this.uart.wiring = 'host';
+    const link: HostLink = {
+      receive: (bytes) => {
+        if (this.host !== link) fail('ENODEV', 'this host link was released');
+        return this.withUart((u) => u.receiveMany(bytes));
+      },
+      rxSpace: () => (this.host === link ? this.uart.rxSpace() : 0),
+      setModemInputs: (bits) => {
+        if (this.host !== link) fail('ENODEV', 'this host link was released');
+        this.withUart((u) => u.setModemInputs(bits));
+      },
+      release: () => {
+        if (this.host !== link) return;
+        this.host = null;
+        if (this.disposed) return;
+        this.uart.onTransmit = null;
+        this.uart.wiring = 'loopback';
+      },
+    };
+    this.host = link;
+    return link;
+  }
+
+  /** Bring the Uart's clock to now (fires any char timeout that is due). */
+  sync(): void {
+    const now = this.clock.now();
+    if (now > this.lastSync) {
+      const dt = now - this.lastSync;
+      this.lastSync = now;
+      this.uart.advance(dt);
+    }
+  }
+
+  private deliverLaterIfOutside(): void {
+    if (this.depth > 0 || this.microtaskQueued) return;
+    this.microtaskQueued = true;
+    queueMicrotask(() => {
+      this.microtaskQueued = false;
+      if (this.depth === 0) this.deliver();
+    });
+  }
+
+  /** Hand the noted interrupt events to the device, outside the wasm core. */
+  private deliver(): void {
+    if (this.disposed) return;
+    // The profile decides the meaning: a level for the 16550 model, events for mtty's.
+    const levelTriggered = this.levelTriggered;
+    while (this.pendingPulses > 0) {
+      this.pendingPulses--;
+      if (!levelTriggered) this.onPulse(this);
+    }
+    if (this.lineDirty) {
+      this.lineDirty = false;
+      if (levelTriggered) this.onLine(this);
+    }
+  }
+
+  /** Keep exactly one timer at the Uart's next deadline, none when it has nothing timed. */
+  schedule(): void {
+    if (this.disposed) return;
+    const delay = this.uart.nextDeadline();
+    const at = delay < 0 ? -1 : this.lastSync + delay;
+    if (at === this.timerAt) return;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    this.timerAt = at;
+    if (at < 0) return;
+    this.cancelTimer = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => {
+      this.cancelTimer = null;
+      this.timerAt = -1;
+      if (this.disposed) return;
+      this.withUart(() => undefined); // advance to now: the due timeout fires, the next one is armed
+    });
+  }
+
+  /** Device removed: no more timers, host link cut, the Uart's handle freed. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    this.host = null;
+    this.uart.onIrqLine = null;
+    this.uart.onIrqPulse = null;
+    this.uart.onTransmit = null;
+    this.uart.dispose();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * PC16550D register offsets and bit names for TypeScript code (device
+ * models, drivers, the replay tool, the teaching lab), plus a decoder that
+ * turns a register access into words a student can read.
+ */
+
+export const REG = {
+  RBR: 0, THR: 0, DLL: 0,
+  IER: 1, DLM: 1,
+  IIR: 2, FCR: 2,
+  LCR: 3,
+  MCR: 4,
+  LSR: 5,
+  MSR: 6,
+  SCR: 7,
+} as const;
+
+export const IER = { RDI: 0x01, THRI: 0x02, RLSI: 0x04, MSI: 0x08 } as const;
+export const IIR = { NO_INT: 0x01, ID_MASK: 0x0e, MSI: 0x00, THRI: 0x02, RDI: 0x04, RLSI: 0x06, CTI: 0x0c, FIFO: 0xc0 } as const;
+export const FCR = { ENABLE: 0x01, CLEAR_RX: 0x02, CLEAR_TX: 0x04, DMA: 0x08, TRIGGER_MASK: 0xc0, TRIGGER_1: 0x00, TRIGGER_4: 0x40, TRIGGER_8: 0x80, TRIGGER_14: 0xc0 } as const;
+export const LCR = { WLEN5: 0x00, WLEN6: 0x01, WLEN7: 0x02, WLEN8: 0x03, STOP: 0x04, PARITY: 0x08, EPAR: 0x10, SPAR: 0x20, SBC: 0x40, DLAB: 0x80 } as const;
+export const MCR = { DTR: 0x01, RTS: 0x02, OUT1: 0x04, OUT2: 0x08, LOOP: 0x10 } as const;
+export const LSR = { DR: 0x01, OE: 0x02, PE: 0x04, FE: 0x08, BI: 0x10, THRE: 0x20, TEMT: 0x40, FIFOERR: 0x80 } as const;
+export const MSR = { DCTS: 0x01, DDSR: 0x02, TERI: 0x04, DDCD: 0x08, CTS: 0x10, DSR: 0x20, RI: 0x40, DCD: 0x80 } as const;
+
+/** Modem inputs of a connected line (CTS|DSR|DCD): the default of a new port. */
+export const MODEM_CONNECTED = MSR.CTS | MSR.DSR | MSR.DCD;
+
+/** Clock / 16 of the PC's 1.8432 MHz crystal: the baud rate of divisor 1. */
+export const BASE_BAUD = 115200;
+
+export type Direction = 'r' | 'w';
+
+/** Name of the register an access hits (offsets 0-1 depend on LCR.DLAB, offset 2 on direction). */
+export function registerName(offset: number, dir: Direction, dlab = false): string {
+  switch (offset) {
+    case 0: return dlab ? 'DLL' : dir === 'r' ? 'RBR' : 'THR';
+    case 1: return dlab ? 'DLM' : 'IER';
+    case 2: return dir === 'r' ? 'IIR' : 'FCR';
+    case 3: return 'LCR';
+    case 4: return 'MCR';
+    case 5: return 'LSR';
+    case 6: return 'MSR';
+    case 7: return 'SCR';
+    default: return `?${offset}`;
+  }
+}
+
+function bits(value: number, table: Record<string, number>): string[] {
+  return Object.entries(table).filter(([, b]) => (value & b) !== 0).map(([n]) => n);
+}
+
+function hex(v: number): string {
+  return '0x' + v.toString(16).padStart(2, '0');
+}
+
+function printable(v: number): string {
+  return v >= 0x20 && v < 0x7f ? ` '${String.fromCharCode(v)}'` : '';
+}
+
+/**
+ * One line describing an access, e.g. describeRegister(5, 0x61, 'r') ->
+ * "LSR 0x61: DR THRE TEMT". Pass dlab=true when LCR bit 7 was set.
+ */
+export function describeRegister(offset: number, value: number, dir: Direction, dlab = false): string {
+  const name = registerName(offset, dir, dlab);
+  const head = `${name} ${hex(value)}`;
+  let detail: string;
+  switch (name) {
+    case 'RBR':
+    case 'THR':
+      detail = `data byte${printable(value)}`;
+      break;
+    case 'DLL':
+    case 'DLM':
+      detail = 'divisor latch byte';
+      break;
+    case 'IER':
+      detail = bits(value, { ...IER }).join(' ') || 'all interrupts off';
+      break;
+    case 'IIR': {
+      const id = value & 0x0f;
+      const src =
+        id & 1 ? 'no interrupt pending'
+        : id === IIR.RLSI ? 'receiver line status'
+        : id === IIR.CTI ? 'character timeout'
+        : id === IIR.RDI ? 'received data available'
+        : id === IIR.THRI ? 'transmitter holding register empty'
+        : id === IIR.MSI ? 'modem status'
+        : `id ${hex(id)} (not a 16550A value)`;
+      const fifo = (value & 0xc0) === 0xc0 ? ', FIFOs on' : (value & 0xc0) === 0 ? '' : ', FIFO bits ' + hex(value & 0xc0);
+      detail = src + fifo;
+      break;
+    }
+    case 'FCR': {
+      if (!(value & FCR.ENABLE)) {
+        detail = 'FIFOs off (16450 mode)';
+        break;
+      }
+      const parts = ['FIFOs on', `RX trigger ${[1, 4, 8, 14][value >> 6]}`];
+      if (value & FCR.CLEAR_RX) parts.push('clear RX');
+      if (value & FCR.CLEAR_TX) parts.push('clear TX');
+      if (value & FCR.DMA) parts.push('DMA mode 1');
+      detail = parts.join(', ');
+      break;
+    }
+    case 'LCR': {
+      const data = 5 + (value & 3);
+      const par = !(value & LCR.PARITY) ? 'N' : value & LCR.SPAR ? (value & LCR.EPAR ? 'S' : 'M') : value & LCR.EPAR ? 'E' : 'O';
+      const stop = value & LCR.STOP ? (data === 5 ? '1.5' : '2') : '1';
+      detail = `${data}${par}${stop}` + (value & LCR.SBC ? ', break' : '') + (value & LCR.DLAB ? ', DLAB' : '');
+      break;
+    }
+    case 'MCR':
+      detail = bits(value, { ...MCR }).join(' ') || 'all outputs inactive';
+      break;
+    case 'LSR':
+      detail = bits(value, { ...LSR }).join(' ') || 'nothing';
+      break;
+    case 'MSR':
+      detail = bits(value, { ...MSR }).join(' ') || 'no modem inputs';
+      break;
+    default:
+      detail = 'scratch';
+  }
+  return `${head}: ${detail}`;
+}

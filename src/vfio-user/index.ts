@@ -1,0 +1,14 @@
+/**
+ * vfio-user for mtty: serve mdevs to QEMU's `vfio-user-pci` over UNIX
+ * sockets, and a client that speaks the same protocol. See docs/vfio-user.md.
+ */
+export { attachVfioUser, serveVfioUser } from './serve.js';
+export type { OpenableDevice, VfioUserBus, VfioUserService, ServeOptions, AttachOptions } from './serve.js';
+export { VfioUserServer } from './server.js';
+export type { VfioUserServerOptions } from './server.js';
+export { VfioUserClient, errnoError } from './client.js';
+export type { RegionInfoReply, SetIrqsRequest, RequestOptions } from './client.js';
+export { qemuStartup, qemuShutdown } from './qemu-startup.js';
+export type { StartupReport, StartupOptions } from './qemu-startup.js';
+export { native } from './native.js';
+export { CMD, commandName } from './protocol.js';

@@ -1,0 +1,117 @@
+/**
+ * Exposing mdevs as vfio-user sockets: the integration hooks for the daemon
+ * (`mtty serve --vfio-user DIR`) and the CLI (`mtty attach`).
+ *
+ *   attachVfioUser(device, socketPath)  one device on one socket
+ *   serveVfioUser({ dir, bus })         every device of the bus on
+ *                                       <dir>/<uuid>.sock, following the
+ *                                       bus's add/remove uevents
+ *
+ * Typed structurally (OpenableDevice, VfioUserBus) so MdevBus/MdevDevice fit
+ * as they are, and tests can pass a small fake.
+ */
+import { mkdirSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import type { VfioDevice } from '../vfio/api.js';
+import { VfioUserServer } from './server.js';
+
+/** What the server needs of a device: MdevDevice fits. */
+export interface OpenableDevice {
+  readonly uuid: string;
+  open(): VfioDevice;
+}
+
+/** What serveVfioUser needs of a bus: MdevBus fits. */
+export interface VfioUserBus {
+  readonly devices: Iterable<OpenableDevice>;
+  device(uuid: string): OpenableDevice | undefined;
+  on(event: 'uevent', listener: (ev: { action: string; env: Record<string, string> }) => void): unknown;
+  off(event: 'uevent', listener: (ev: { action: string; env: Record<string, string> }) => void): unknown;
+}
+
+export interface AttachOptions {
+  log?: (line: string) => void;
+}
+
+/** Serve one device on `socketPath` (0600). Close the returned server to stop. */
+export function attachVfioUser(device: OpenableDevice, socketPath: string, opts: AttachOptions = {}): VfioUserServer {
+  return VfioUserServer.listen({ socketPath, open: () => device.open(), name: device.uuid, log: opts.log });
+}
+
+export interface ServeOptions {
+  /** Directory for the sockets; created 0700 if missing. */
+  dir: string;
+  bus: VfioUserBus;
+  log?: (line: string) => void;
+  /** Called for each socket created/removed (the daemon may print or log them). */
+  onSocket?: (ev: { action: 'add' | 'remove'; uuid: string; path: string; server: VfioUserServer }) => void;
+}
+
+export interface VfioUserService {
+  readonly dir: string;
+  /** Live servers by device UUID. */
+  readonly servers: ReadonlyMap<string, VfioUserServer>;
+  socketPath(uuid: string): string;
+  /** Stop following the bus and close every server (clients are disconnected). */
+  close(): Promise<void>;
+}
+
+export function serveVfioUser(opts: ServeOptions): VfioUserService {
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+  // mkdir's mode is filtered by the umask and ignored for an existing dir;
+  // the sockets are 0600 anyway, but keep the directory private too.
+  try {
+    chmodSync(opts.dir, 0o700);
+  } catch {
+    /* not ours to change (e.g. /tmp itself): the 0600 sockets still protect */
+  }
+  const servers = new Map<string, VfioUserServer>();
+  const socketPath = (uuid: string) => join(opts.dir, `${uuid}.sock`);
+
+  const start = (device: OpenableDevice): void => {
+    if (servers.has(device.uuid)) return;
+    const path = socketPath(device.uuid);
+    try {
+      const server = attachVfioUser(device, path, { log });
+      servers.set(device.uuid, server);
+      opts.onSocket?.({ action: 'add', uuid: device.uuid, path, server });
+    } catch (e) {
+      // One device failing to get a socket must not take the others down.
+      log(`vfio-user ${device.uuid}: cannot serve on ${path}: ${(e as Error).message}`);
+    }
+  };
+  const stop = (uuid: string): void => {
+    const server = servers.get(uuid);
+    if (!server) return;
+    servers.delete(uuid);
+    void server.close();
+    opts.onSocket?.({ action: 'remove', uuid, path: server.socketPath, server });
+  };
+
+  // A device with an open client cannot be removed until that client closes
+  // (the kernel blocks the remove write the same way), so 'remove' only
+  // arrives once our client has gone; the socket disappears with the device.
+  const onUevent = (ev: { action: string; env: Record<string, string> }): void => {
+    const uuid = ev.env.MDEV_UUID;
+    if (!uuid) return;
+    if (ev.action === 'add') {
+      const device = opts.bus.device(uuid);
+      if (device) start(device);
+    } else if (ev.action === 'remove') {
+      stop(uuid);
+    }
+  };
+  opts.bus.on('uevent', onUevent);
+  for (const d of opts.bus.devices) start(d);
+
+  return {
+    dir: opts.dir,
+    servers,
+    socketPath,
+    async close() {
+      opts.bus.off('uevent', onUevent);
+      for (const uuid of [...servers.keys()]) stop(uuid);
+    },
+  };
+}

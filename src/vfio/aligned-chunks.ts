@@ -1,0 +1,29 @@
+/**
+ * How the kernel's vfio read()/write() handlers cut one request into device
+ * accesses: at each position take the widest naturally aligned access
+ * (4, then 2, then 1 bytes) that still fits in what is left. mtty's
+ * mtty_read()/mtty_write() do exactly this, so a 3-byte read at offset 1
+ * becomes a 1-byte access at 1 and a 2-byte access at 2.
+ */
+export interface AlignedChunk {
+  /** Device-fd position of this access. */
+  pos: number;
+  size: 1 | 2 | 4;
+  /** Index of the first byte of this chunk inside the caller's buffer. */
+  index: number;
+}
+
+export function alignedChunks(pos: number, length: number): AlignedChunk[] {
+  const chunks: AlignedChunk[] = [];
+  let done = 0;
+  while (done < length) {
+    const at = pos + done;
+    const left = length - done;
+    let size: 1 | 2 | 4 = 1;
+    if (left >= 4 && at % 4 === 0) size = 4;
+    else if (left >= 2 && at % 2 === 0) size = 2;
+    chunks.push({ pos: at, size, index: done });
+    done += size;
+  }
+  return chunks;
+}

@@ -1,0 +1,57 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { walkthrough, DOC_UUID } from '../examples/walkthrough.js';
+import { ManualClock } from '../src/index.js';
+import { embeddedDemo } from '../examples/embedded.js';
+
+test("the walk-through prints the kernel doc's lines and ends with 12 instances", async () => {
+  let out = '';
+  const r = await walkthrough({ write: (s) => (out += s) });
+  const lines = out.split('\n');
+  const has = (l: string) => assert.ok(lines.includes(l), `missing line: ${l}`);
+  // Step 1
+  has('# tree /sys/devices/virtual/mtty/mtty/');
+  has('|-- mdev_supported_types');
+  // Step 2 and 3
+  has(`# echo "${DOC_UUID}" > \\`);
+  has(`    sysfsdev=/sys/bus/mdev/devices/${DOC_UUID}`);
+  // Step 4: the doc's header, dump and dmesg lines
+  has('00:05.0 Serial controller: Device 4348:3253 (rev 10) (prog-if 02 [16550])');
+  has('\tRegion 0: I/O ports at c150 [size=8]');
+  has('\tRegion 1: I/O ports at c158 [size=8]');
+  has('00: 48 43 53 32 01 00 00 02 10 02 00 07 00 00 00 00');
+  has('10: 51 c1 00 00 59 c1 00 00 00 00 00 00 00 00 00 00');
+  has('20: 00 00 00 00 00 00 00 00 00 00 00 00 48 43 53 32');
+  has('30: 00 00 00 00 00 00 00 00 00 00 00 00 0a 01 00 00');
+  has('serial 0000:00:05.0: PCI INT A -> Link[LNKA] -> GSI 10 (level, high) -> IRQ 10');
+  has('0000:00:05.0: ttyS1 at I/O 0xc150 (irq = 10) is a 16550A');
+  has('0000:00:05.0: ttyS2 at I/O 0xc158 (irq = 10) is a 16550A');
+  // Step 5
+  has('/dev/ttyS0, UART: 16550A, Port: 0x03f8, IRQ: 4');
+  has('/dev/ttyS1, UART: 16550A, Port: 0xc150, IRQ: 10');
+  has('/dev/ttyS2, UART: 16550A, Port: 0xc158, IRQ: 10');
+  // Steps 6-7
+  assert.is(r.echoed, 'Hello from the guest, looped back by mtty!');
+  assert.ok(r.interrupts > 0);
+  assert.ok(lines.some((l) => /^IRQ 10: \d+ interrupts for 42 characters/.test(l)));
+  // Step 8
+  has(`# echo 1 > /sys/bus/mdev/devices/${DOC_UUID}/remove`);
+  assert.is(r.availableAfter, 12);
+  for (let n = 1; n <= 8; n++) assert.ok(lines.some((l) => l.startsWith(`=== Step ${n}: `)), `step ${n}`);
+});
+
+test('the walk-through also runs on the datasheet UART profile', async () => {
+  let out = '';
+  const r = await walkthrough({ profile: 'pc16550d', text: 'abc', clock: new ManualClock(), write: (s) => (out += s) });
+  assert.is(r.echoed, 'abc');
+  assert.ok(out.includes('received: "abc"'));
+});
+
+test('the embedded example runs the library and the in-process ops', async () => {
+  let out = '';
+  await embeddedDemo((s) => (out += s));
+  assert.match(out, /^library: [0-9a-f-]{36} echoed "hi"\n/);
+  assert.ok(out.includes('/dev/ttyS1, UART: 16550A, Port: 0xc150, IRQ: 10\n/dev/ttyS2, UART: 16550A, Port: 0xc158, IRQ: 10\n'));
+});
+
+test.run();
