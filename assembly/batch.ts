@@ -2,12 +2,18 @@
  * Bulk data in one wasm call through the io buffer, with the same effects as
  * the equivalent sequence of single register accesses.
  */
-import { S_PROFILE, S_FCR, S_MTTYMAX, PROFILE_MTTY } from './layout';
-import { LSR_THRE, LSR_DR, FCR_ENABLE } from './regbits';
+import {
+  S_PROFILE, S_FCR, S_MTTYMAX, S_LCR, S_IER, S_MCR, S_WIRING, S_TXCOUNT, S_RXHEAD, S_RXCOUNT,
+  S_RXDATA, S_RXFLAGS, S_RXERRS, S_LSRERR, S_THRP, S_CTIP, PROFILE_MTTY, WIRING_LOOPBACK, FIFO_SIZE, FIFO_MASK,
+} from './layout';
+import { LSR_THRE, LSR_DR, LSR_OE, FCR_ENABLE, LCR_DLAB, MCR_LOOP } from './regbits';
+import { restartTimeout } from './timing';
 import { IO } from './table';
-import { pcPeek, pcRead, pcWrite } from './regs';
+import { pcPeek, pcRead, pcWrite, pcLsr, readRbr } from './regs';
+import { pcTransmit } from './line';
 import { mttyPeek, mttyRead, mttyWrite } from './mtty';
 import { rxSpace, receiveFromHost } from './line';
+import { rxCount } from './fifo';
 
 // @ts-ignore: decorator
 @inline
@@ -16,12 +22,75 @@ function isMtty(p: usize): bool {
 }
 
 /**
+ * A pc16550d port whose IER enables no source cannot change its INTR level
+ * (it is low and stays low), so a batch on it needs no per-byte interrupt
+ * bookkeeping. With the data looping back inside the core (MCR.LOOP or
+ * wiring 'loopback') it needs no callback either: the bulk paths below then
+ * move the bytes in one go, with exactly the end state of the per-byte path.
+ */
+// @ts-ignore: decorator
+@inline
+function quietPc(p: usize): bool {
+  return load<u8>(p + S_PROFILE) != PROFILE_MTTY && (load<u8>(p + S_IER) & 0x0f) == 0 && (load<u8>(p + S_LCR) & LCR_DLAB) == 0;
+}
+
+/** Loopback THR burst into our own FIFO-mode receiver: first `space` bytes kept, the rest overrun. */
+function bulkLoopWrite(p: usize, n: u32): u32 {
+  const c = <u32>load<u8>(p + S_RXCOUNT);
+  const space = FIFO_SIZE - c;
+  const k = n < space ? n : space;
+  const tail = <u32>load<u8>(p + S_RXHEAD) + c;
+  for (let i: u32 = 0; i < k; i++) {
+    const at = (tail + i) & FIFO_MASK;
+    store<u8>(p + S_RXDATA + at, load<u8>(IO + i));
+    store<u8>(p + S_RXFLAGS + at, 0);
+  }
+  store<u8>(p + S_RXCOUNT, <u8>(c + k));
+  if (n > k) store<u8>(p + S_LSRERR, load<u8>(p + S_LSRERR) | LSR_OE);
+  store<u8>(p + S_THRP, 1);
+  if (n != 0) restartTimeout(p);
+  return n;
+}
+
+/** RBR reads of error-free bytes: copy out, clear a timeout, restart its window. */
+function bulkRead(p: usize, max: u32): u32 {
+  const c = <u32>load<u8>(p + S_RXCOUNT);
+  const k = max < c ? max : c;
+  const head = <u32>load<u8>(p + S_RXHEAD);
+  for (let i: u32 = 0; i < k; i++) store<u8>(IO + i, load<u8>(p + S_RXDATA + ((head + i) & FIFO_MASK)));
+  store<u8>(p + S_RXHEAD, <u8>((head + k) & FIFO_MASK));
+  store<u8>(p + S_RXCOUNT, <u8>(c - k));
+  if (k != 0) {
+    store<u8>(p + S_CTIP, 0);
+    restartTimeout(p);
+  }
+  return k;
+}
+
+/**
  * THR writes as a driver does them: whenever LSR says THRE, load up to one
  * FIFO's worth (16 with FIFOs on, else 1) without re-reading LSR. Stops when
  * THRE is clear; returns how many bytes were written.
  */
 export function writeMany(h: u32, p: usize, n: u32): u32 {
+  if (
+    quietPc(p) &&
+    (load<u8>(p + S_FCR) & FCR_ENABLE) != 0 &&
+    load<u8>(p + S_TXCOUNT) == 0 &&
+    ((load<u8>(p + S_MCR) & MCR_LOOP) != 0 || load<u8>(p + S_WIRING) == WIRING_LOOPBACK)
+  ) {
+    return bulkLoopWrite(p, n);
+  }
   let i: u32 = 0;
+  if (!isMtty(p) && (load<u8>(p + S_LCR) & LCR_DLAB) == 0) {
+    // pc16550d data path: same steps as pcWrite(0), without the register dispatch.
+    const burst: u32 = (load<u8>(p + S_FCR) & FCR_ENABLE) != 0 ? 16 : 1;
+    while (i < n && (pcLsr(p) & LSR_THRE) != 0) {
+      for (let j: u32 = 0; j < burst && i < n; j++) pcTransmit(h, p, load<u8>(IO + i++));
+      // A callback may have switched profile or set DLAB: finish on the general path.
+      if (isMtty(p) || (load<u8>(p + S_LCR) & LCR_DLAB) != 0) break;
+    }
+  }
   while (i < n) {
     const mtty = isMtty(p);
     const lsr = mtty ? mttyPeek(p, 5) : pcPeek(p, 5);
@@ -40,7 +109,11 @@ export function writeMany(h: u32, p: usize, n: u32): u32 {
 
 /** RBR reads while LSR.DR, up to max bytes into IO. */
 export function readMany(h: u32, p: usize, max: u32): u32 {
+  if (quietPc(p) && load<u8>(p + S_RXERRS) == 0) return bulkRead(p, max);
   let i: u32 = 0;
+  while (i < max && !isMtty(p) && (load<u8>(p + S_LCR) & LCR_DLAB) == 0 && rxCount(p) != 0) {
+    store<u8>(IO + i++, <u8>readRbr(h, p)); // pc16550d data path (LSR.DR == FIFO not empty)
+  }
   while (i < max) {
     const mtty = isMtty(p);
     const lsr = mtty ? mttyPeek(p, 5) : pcPeek(p, 5);

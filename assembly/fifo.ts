@@ -22,6 +22,8 @@ export function txCount(p: usize): u32 {
 }
 
 /** Append a byte (caller checked there is room). */
+// @ts-ignore: decorator
+@inline
 export function rxPush(p: usize, byte: u32, flags: u32): void {
   const c = rxCount(p);
   const i = (<u32>load<u8>(p + S_RXHEAD) + c) & FIFO_MASK;
@@ -44,6 +46,8 @@ export function rxOverwriteNewest(p: usize, byte: u32, flags: u32): void {
 }
 
 /** Remove the oldest byte (caller checked the FIFO is not empty). */
+// @ts-ignore: decorator
+@inline
 export function rxPop(p: usize): u32 {
   const head = <u32>load<u8>(p + S_RXHEAD);
   const byte = <u32>load<u8>(p + S_RXDATA + head);

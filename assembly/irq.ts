@@ -24,12 +24,16 @@ import { fifoOn } from './timing';
 import { hostIrqLine } from './host';
 
 /** RX trigger level of FCR bits 7:6. */
+// @ts-ignore: decorator
+@inline
 export function triggerLevel(p: usize): u32 {
   const t = <u32>load<u8>(p + S_FCR) >> 6;
   return t == 0 ? 1 : t == 1 ? 4 : t == 2 ? 8 : 14;
 }
 
 /** Highest-priority enabled pending source (IIR bits 0-3), IIR_NONE if none. */
+// @ts-ignore: decorator
+@inline
 export function pendingId(p: usize): u32 {
   const ier = <u32>load<u8>(p + S_IER);
   if ((ier & IER_RLSI) != 0 && (load<u8>(p + S_LSRERR) & LSR_ERRORS) != 0) return IIR_RLSI;
@@ -75,6 +79,8 @@ function levelNow(p: usize): bool {
 }
 
 /** Recompute INTR; tell the host only on a change. */
+// @ts-ignore: decorator
+@inline
 export function updateIrq(h: u32, p: usize): void {
   const level: u8 = levelNow(p) ? 1 : 0;
   if (level != load<u8>(p + S_IRQ)) {

@@ -7,6 +7,9 @@
  *   MCR.LOOP            -> this port's own receiver (SOUT stays idle)
  *   wiring 'loopback'   -> this port's own receiver too (mtty's host loop)
  *   wiring 'host'       -> the transmit import (host back-end)
+ * Not modelled (as in QEMU): the datasheet's ~1 character delay of THRE when
+ * the TX FIFO never held two bytes, and any baud-rate pacing of output; a
+ * host that wants pacing throttles on its side (lineSettings gives the rate).
  */
 import { S_LSRERR, S_MCR, S_PROFILE, S_WIRING, S_THRP, S_MTTYMAX, FIFO_SIZE, PROFILE_MTTY, WIRING_LOOPBACK } from './layout';
 import { LSR_OE, MCR_LOOP } from './regbits';
@@ -21,6 +24,8 @@ import { mttyAccept } from './mtty';
  * its contents, the new byte is lost, OE is set. 16450 mode: the holding
  * register is overwritten and OE is set. Returns false on overrun.
  */
+// @ts-ignore: decorator
+@inline
 export function pcAccept(h: u32, p: usize, byte: u32, flags: u32): bool {
   const c = rxCount(p);
   let ok = true;
@@ -77,6 +82,8 @@ export function pcTransmit(h: u32, p: usize, byte: u32): void {
   updateIrq(h, p);
 }
 
+// @ts-ignore: decorator
+@inline
 function deliver(h: u32, p: usize, b: u32): void {
   if ((load<u8>(p + S_MCR) & MCR_LOOP) != 0 || load<u8>(p + S_WIRING) == WIRING_LOOPBACK) {
     pcAccept(h, p, b, 0);

@@ -7,7 +7,8 @@
  * write and 1 after it, divisor bytes ORed in and zeroed when DLAB is set,
  * IER read &0x0F, MCR stored raw, MSR constant 0xB3, LSR THRE/TEMT only while
  * the ring is empty, OE cleared only by the next accepted byte, and the six
- * edge-triggered interrupt points (hostIrqPulse).
+ * edge-triggered interrupt points (hostIrqPulse). The IIR RX test is the
+ * current kernel's `count >= level` (kernels before ~5.10 used `==`).
  *
  * Not kept (memory-unsafe or undefined in the sample): an empty RBR read
  * returns 0 instead of stack garbage, and the ring uses a count, so 16 queued

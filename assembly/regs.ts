@@ -24,6 +24,8 @@ function dlab(p: usize): bool {
   return (load<u8>(p + S_LCR) & LCR_DLAB) != 0;
 }
 
+// @ts-ignore: decorator
+@inline
 export function pcLsr(p: usize): u32 {
   let v = <u32>load<u8>(p + S_LSRERR) & LSR_ERRORS;
   if (rxCount(p) != 0) v |= LSR_DR;
@@ -36,7 +38,7 @@ export function pcPeek(p: usize, off: u32): u32 {
   switch (off) {
     case 0: {
       if (dlab(p)) return load<u8>(p + S_DLL);
-      if (rxCount(p) == 0) return 0; // empty RBR reads 0 (QEMU); a real chip repeats the last byte
+      if (rxCount(p) == 0) return 0; // see readRbr
       return load<u8>(p + S_RXDATA + <usize>load<u8>(p + S_RXHEAD));
     }
     case 1:
@@ -56,15 +58,26 @@ export function pcPeek(p: usize, off: u32): u32 {
   }
 }
 
+/**
+ * RBR read with DLAB clear: pops the oldest byte, clears a character timeout
+ * and restarts its window. An empty RBR reads 0 (as in QEMU; a real chip
+ * repeats the last byte).
+ */
+export function readRbr(h: u32, p: usize): u32 {
+  if (rxCount(p) == 0) return 0;
+  const b = rxPop(p);
+  store<u8>(p + S_CTIP, 0);
+  restartTimeout(p);
+  updateIrq(h, p);
+  return b;
+}
+
 export function pcRead(h: u32, p: usize, off: u32): u32 {
+  if (off == 0 && !dlab(p)) return readRbr(h, p);
   const v = pcPeek(p, off);
   switch (off) {
     case 0: {
-      if (dlab(p) || rxCount(p) == 0) break;
-      rxPop(p);
-      store<u8>(p + S_CTIP, 0);
-      restartTimeout(p);
-      updateIrq(h, p);
+      if (!dlab(p)) readRbr(h, p);
       break;
     }
     case 2: {

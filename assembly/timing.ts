@@ -54,6 +54,8 @@ export function fifoOn(p: usize): bool {
  * A byte was received or RBR was read: restart the 4-character window. The
  * timer only runs when a timeout could follow (pc16550d, FIFO mode, data in).
  */
+// @ts-ignore: decorator
+@inline
 export function restartTimeout(p: usize): void {
   store<f64>(p + S_LASTACT, load<f64>(p + S_NOW));
   const armed = load<u8>(p + S_PROFILE) == PROFILE_PC16550D && fifoOn(p) && rxCount(p) != 0;

@@ -7,6 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { cpus, platform, arch, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { uartSection } from './uart.js';
+import { deviceApiSection } from './device-api.js';
+import { loopbackSection } from './loopback.js';
+import { lifecycleSection } from './lifecycle.js';
+import { irqLatencySection } from './irq-latency.js';
 
 export interface BenchRow {
   workload: string;
@@ -25,7 +29,7 @@ export interface BenchSection {
   run(log: (line: string) => void): Promise<BenchRow[]>;
 }
 
-export const sections: BenchSection[] = [uartSection];
+export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection];
 
 export function machine(): Record<string, string | number> {
   const c = cpus();

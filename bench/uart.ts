@@ -58,10 +58,23 @@ const WORKLOADS: Workload[] = [
     },
   },
   {
-    name: 'batched: writeMany 16 + readMany 16 (loopback wiring)',
+    name: 'batched: writeMany 16 + readMany 16, IER=0 (bulk path, loopback wiring)',
     accessesPerStep: 32,
     loopback: true,
     setup: (m) => m.write(2, 0x01),
+    step: (m) => {
+      m.writeMany(burst);
+      m.readMany(sink16);
+    },
+  },
+  {
+    name: 'batched: writeMany 16 + readMany 16, IER=0x0F (per-byte interrupt path)',
+    accessesPerStep: 32,
+    loopback: true,
+    setup: (m) => {
+      m.write(2, 0x01);
+      m.write(1, 0x0f);
+    },
     step: (m) => {
       m.writeMany(burst);
       m.readMany(sink16);

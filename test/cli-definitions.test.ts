@@ -101,7 +101,7 @@ test('define rules: duplicate EEXIST, promote a running device, --jsonfile, tran
   assert.is(r.code, 2);
   r = await run(['define', '--type', 'mtty-9', ...at()]);
   assert.is(r.code, 1);
-  assert.match(r.err, /^mtty define: EINVAL/);
+  assert.match(r.err, /^mtty define: ENOENT/);
 });
 
 test('an attribute that cannot be written stops the device again (mdevctl cleanup)', async () => {

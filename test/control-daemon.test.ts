@@ -83,7 +83,7 @@ test('errno replies: bad UUID, unknown device, pool exhausted', async () => {
   assert.is(e.errno, 28);
   assert.match(e.message, /^ENOSPC \(No space left on device\): /);
   e = await rejects(c.call('create', { type: 'mtty-3' }));
-  assert.is(e.code, 'EINVAL');
+  assert.is(e.code, 'ENOENT');
   e = await rejects(c.call('create', { type: 'mtty-1', parent: 'MTTY' }));
   assert.is(e.code, 'ENODEV');
   assert.match(e.message, /did you mean 'mtty'/);

@@ -71,6 +71,31 @@ test('host.attach pty on a real device port; guest register ops see the bytes; d
   }
 });
 
+test('removing a device under an attached pty closes the line (socat gone, link removed) and the daemon keeps serving', async () => {
+  const dir = await fs.mkdtemp(join(tmpdir(), 'mtty-host-daemon-'));
+  const sock = join(dir, 'run', 'control.sock');
+  const link = join(dir, 'ttyGONE');
+  const daemon = await startDaemon({ socketPath: sock, configDir: join(dir, 'cfg'), autostart: false });
+  const c = await SocketClient.connect(sock);
+  try {
+    await c.call('create', { type: 'mtty-1', uuid: UUID });
+    await c.call('host.attach', { uuid: UUID, port: 0, spec: `pty:${link}` });
+    await c.call('remove', { uuid: UUID });
+    const st = await poll(async () => {
+      const all = await c.call<{ state: string; events: { type: string; message: string }[] }[]>('host.status', { uuid: UUID });
+      return all[0]?.state === 'closed' ? all[0] : undefined;
+    }, 'line closed after the device went away');
+    assert.ok(st.events.some((e) => e.type === 'disconnected' && /UART is gone/.test(e.message)));
+    await poll(async () => ((await fs.lstat(link).then(() => true, () => false)) ? undefined : true), 'link removed');
+    await c.call('host.detach', { uuid: UUID, port: 0 }).catch(() => undefined); // device gone: ENODEV is fine
+    assert.ok(Array.isArray(await c.call('list')), 'daemon still answers');
+  } finally {
+    await c.close();
+    await daemon.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('mtty console (line mode) against the real daemon: attach, send, detach', async () => {
   const dir = await fs.mkdtemp(join(tmpdir(), 'mtty-host-daemon-'));
   const sock = join(dir, 'run', 'control.sock');
@@ -78,6 +103,8 @@ test('mtty console (line mode) against the real daemon: attach, send, detach', a
   const c = await SocketClient.connect(sock);
   try {
     await c.call('create', { type: 'mtty-1', uuid: UUID });
+    // FIFO on, so the whole line fits before the guest reads (in 16450 mode the line holds one byte).
+    await c.call('reg.write', { uuid: UUID, port: 0, reg: 2, value: 0x01 });
     const stdin = new PassThrough();
     const stderr = new PassThrough();
     let err = '';

@@ -4,15 +4,22 @@
  * controls. Creates an mtty-2 device, types into port 1 and sees the text come
  * back, steps one access at a time to watch IIR/LSR change, switches the UART
  * profile, removes the device. Every wait is bounded (waitFor* timeouts); the
- * assertions are on DOM text. Saves the screenshots docs/lab.md shows.
+ * assertions are on DOM text. Takes the screenshots docs/lab.md shows: into a
+ * temporary folder normally, into docs/ with MTTY_UPDATE_SCREENSHOTS=1 (so a
+ * test run never dirties the tracked pictures).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startLabServer, type LabServer } from '../src/lab/server.js';
 
-const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
+const DOCS = process.env.MTTY_UPDATE_SCREENSHOTS === '1'
+  ? fileURLToPath(new URL('../../docs/', import.meta.url))
+  : join(mkdtempSync(join(tmpdir(), 'mtty-lab-shots-')), '/');
 const UUID = 'c0ffee00-6d74-7479-8250-16550a000002';
 const WAIT = 10_000;
 
@@ -143,8 +150,11 @@ test('step mode: one access per Step, IIR and LSR change and are explained', asy
   // The moment worth a picture: the byte sits in the UART, the interrupt is raised, the handler is next.
   await page.locator(port1).screenshot({ path: `${DOCS}lab-inspector.png` });
   await page.locator('#step-panel').screenshot({ path: `${DOCS}lab-step.png` });
+  // A tall viewport so the sticky left column (step panel, parent, sysfs tree) is shown whole.
+  await page.setViewportSize({ width: 1680, height: 1560 });
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: `${DOCS}lab-overview.png`, fullPage: true });
+  await page.screenshot({ path: `${DOCS}lab-overview.png` });
+  await page.setViewportSize({ width: 1680, height: 1050 });
   await page.click('#run-all');
   await waitText(`${port1} .xterm-rows`, 'helloA');
   await waitText(reg('IIR'), '0xc1');

@@ -90,6 +90,15 @@ test('create errors carry the errno the kernel would answer', async () => {
   } catch (e) {
     assert.match((e as Error).message, /^EEXIST \(File exists\): /);
   }
+  // 24 ports: 11 more mtty-2 fit, the 13th does not.
+  for (let i = 0; i < 11; i++) await s.createDevice('mtty-2', s.newUuid());
+  assert.equal(s.types().map((t) => t.available), [0, 0]);
+  try {
+    await s.createDevice('mtty-2', s.newUuid());
+    assert.unreachable('a 13th mtty-2');
+  } catch (e) {
+    assert.match((e as Error).message, /^ENOSPC \(No space left on device\): /);
+  }
 });
 
 test('profile switch keeps the devices and re-reads the same registers through the other model', async () => {

@@ -135,6 +135,14 @@ test('OUT2 gating (optional board logic): INTR reaches the host only with MCR.OU
   u.dispose();
 });
 
+test('out2Gate can be chosen at create time', () => {
+  const u = Uart.create({ out2Gate: true });
+  assert.ok(u.out2Gate);
+  u.write(1, 0x02);
+  assert.not.ok(u.irq);
+  u.dispose();
+});
+
 test('without gating INTR does not depend on OUT2 (QEMU and mtty behaviour)', () => {
   const u = Uart.create();
   u.write(4, 0x00);

@@ -149,6 +149,24 @@ test('a throwing callback surfaces after the access, with the UART left consiste
   u.dispose();
 });
 
+test('disposing a port from its own callback is safe: a port created meanwhile gets a different slot', () => {
+  const u = Uart.create({ wiring: 'host' });
+  let other: Uart | null = null;
+  u.onTransmit = () => {
+    if (other) return;
+    u.dispose();
+    other = Uart.create();
+    other.write(7, 0x33);
+  };
+  u.write(0, 0x41);
+  const o = other as unknown as Uart;
+  assert.is.not(o.handle, u.handle, 'slot not reused while the core was still on it');
+  assert.is(o.read(7), 0x33);
+  assert.is(o.read(2), 0x01, 'untouched by the finishing THR write');
+  throwsEinval(() => u.read(0), 'disposed');
+  o.dispose();
+});
+
 test('profile switch at run time keeps register state and changes the rules', () => {
   const u = Uart.create();
   u.write(7, 0x5a);

@@ -105,7 +105,8 @@ export class FakeMtty implements VfioDevice {
     return v;
   }
 
-  write(pos: number, size: 1 | 2 | 4, value: number): void {
+  /** Like mtty, a BAR/config write acts on its first byte only (writeBytes sends single bytes). */
+  write(pos: number, _size: 1 | 2 | 4, value: number): void {
     const { index, offset } = splitOffset(pos);
     if (index === 0) {
       if (offset >= 8) fail('EINVAL', 'outside BAR0');

@@ -6,8 +6,9 @@
  * the port's line (`host.attach {spec: 'pty'}`) and then joins the user's
  * terminal to that pty. So what the user types travels exactly the path
  * picocom's would - pty, socat, back-end, RX FIFO, guest - and the console
- * is just one more terminal program. On exit it asks the daemon to put the
- * port back on loopback (`host.detach`), the sample's default line.
+ * is just one more terminal program. On exit it waits (up to ~1 s) until the
+ * back-end has handed everything typed to the UART, then asks the daemon to
+ * put the port back on loopback (`host.detach`), the sample's default line.
  *
  * Keys (TTY stdin, raw mode): Ctrl-A X exits, Ctrl-A Ctrl-A sends one Ctrl-A
  * (minicom's escape). Without a TTY (pipes, tests) input is forwarded line by
@@ -96,6 +97,27 @@ async function request(socket: string, op: string, args: Record<string, unknown>
   }
 }
 
+/**
+ * What the user typed last is still in the pty / socat pipe when we leave;
+ * detaching at once would drop it. Wait (bounded, ~1 s) until the back-end
+ * has handed every byte we wrote to the UART, and say so if the guest has not
+ * made room for all of it.
+ */
+async function settle(args: Args, written: number, io: CliIO): Promise<void> {
+  let last: { rxBytes: number; rxHeld: number } | undefined;
+  for (let i = 0; i < 100; i++) {
+    const st = (await request(args.socket, 'host.status', { uuid: args.uuid, port: args.port }).catch(() => [])) as {
+      kind: string;
+      rxBytes: number;
+      rxHeld: number;
+    }[];
+    last = st.find((x) => x.kind === 'pty');
+    if (!last || last.rxBytes >= written) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  if (last) io.stderr.write(`mtty console: ${written - last.rxBytes} typed byte(s) not yet read by the guest are dropped\n`);
+}
+
 async function run(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv);
   const line = (await request(args.socket, 'host.attach', { uuid: args.uuid, port: args.port, spec: 'pty' })) as {
@@ -131,9 +153,11 @@ async function run(argv: string[], io: CliIO): Promise<number> {
 
   // Writes go through fs.write so they are ordered and awaitable (end of input waits for them).
   let writing: Promise<void> = Promise.resolve();
+  let written = 0;
   const send = (bytes: Uint8Array) => {
     if (bytes.length === 0) return;
     const copy = Buffer.from(bytes);
+    written += copy.length;
     writing = writing.then(
       () => new Promise<void>((res) => fs.write(wfd, copy, () => res())),
     );
@@ -186,6 +210,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   await writing;
   pty.destroy(); // owns fd from here on; closing it ourselves could hit a reused number
   fs.closeSync(wfd);
+  await settle(args, written, io);
   await request(args.socket, 'host.detach', { uuid: args.uuid, port: args.port }).catch((e: Error) => {
     io.stderr.write(`mtty console: could not return the port to loopback: ${e.message}\n`);
   });

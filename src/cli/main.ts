@@ -16,6 +16,9 @@ const AREAS: ReadonlyArray<() => Promise<{ commands: Record<string, CliCommand> 
   () => import('./guest.js'),
   () => import('./registers.js'),
   () => import('./serve.js'),
+  () => import('./console.js'),
+  () => import('./vfio-user.js'),
+  () => import('../lab/cli.js'),
 ];
 
 async function loadCommands(): Promise<Map<string, CliCommand>> {

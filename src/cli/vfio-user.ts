@@ -41,7 +41,12 @@ const attach: CliCommand = {
     const typeId = optString(p, 'type') ?? 'mtty-2';
     const profile = optString(p, 'profile') ?? 'pc16550d';
     if (profile !== 'mtty' && profile !== 'pc16550d') throw new UsageError(`--profile must be mtty or pc16550d, got '${profile}'`);
-    const uuid = parseMdevUuid(uuidText);
+    let uuid: string;
+    try {
+      uuid = parseMdevUuid(uuidText);
+    } catch (e) {
+      throw new UsageError(`<uuid>: ${(e as Error).message}`); // bad input: exit 2
+    }
 
     const { loadMtty } = await import('../mtty/load.js');
     const { attachVfioUser } = await import('../vfio-user/serve.js');

@@ -97,7 +97,8 @@ export class MttyService {
       if (t) return t;
     }
     const known = candidates.flatMap((p) => p.types.map((t) => t.id));
-    fail('EINVAL', `no mdev type '${type}'${parent ? ` on parent ${parent}` : ''} (types: ${known.join(', ')})`);
+    // On a kernel the type's directory (and so its create file) does not exist: ENOENT.
+    fail('ENOENT', `no mdev type '${type}'${parent ? ` on parent ${parent}` : ''} (types: ${known.join(', ')})`);
   }
 
   /** The live device; EINVAL for a malformed UUID, ENODEV when there is none. */

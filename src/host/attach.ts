@@ -61,7 +61,13 @@ export async function attachBackend(uart: HostUart, backend: HostBackend): Promi
       // Someone may have attached a newer back-end meanwhile; only restore loopback if the port is still ours.
       if (current.get(uart) === att) {
         current.delete(uart);
-        if (backend.kind !== 'loopback') await new LoopbackBackend().attach(uart);
+        if (backend.kind !== 'loopback') {
+          try {
+            await new LoopbackBackend().attach(uart);
+          } catch {
+            // The port's UART is gone (device removed): there is no line left to restore.
+          }
+        }
       }
     },
     kick: () => backend.kick(),

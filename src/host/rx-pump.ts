@@ -49,6 +49,8 @@ export class RxPump {
     private readonly uart: HostUart,
     private readonly clock: Clock,
     private readonly flow: FlowControl,
+    /** The UART threw (its device was removed under us): the link decides what to do. */
+    private readonly onFault: (e: unknown) => void,
   ) {}
 
   /** A chunk arrived from the host side. */
@@ -61,6 +63,15 @@ export class RxPump {
 
   /** Move as many held bytes into the FIFO as it has room for; pause/resume the source. */
   deliver(): void {
+    // Runs from stream and timer callbacks, where an exception would take the daemon down.
+    try {
+      this.deliverNow();
+    } catch (e) {
+      this.onFault(e);
+    }
+  }
+
+  private deliverNow(): void {
     let space = this.uart.rxSpace();
     while (space > 0 && this.queue.length > 0) {
       const head = this.queue[0]!;

@@ -82,10 +82,12 @@ export abstract class StreamLink implements HostBackend {
   async attach(uart: HostUart): Promise<void> {
     if (this.state !== 'idle') throw new Error(`${this.kind} back-end is single-use (state ${this.state})`);
     this.uart = uart;
-    this.pump = new RxPump(uart, this.clock, {
-      pause: () => this.input?.pause(),
-      resume: () => this.input?.resume(),
-    });
+    this.pump = new RxPump(
+      uart,
+      this.clock,
+      { pause: () => this.input?.pause(), resume: () => this.input?.resume() },
+      (e) => this.fault(e),
+    );
     await this.openHost();
     // Only now that the host side exists do we take the UART over: a failed
     // open must leave the port exactly as it was.
@@ -147,7 +149,12 @@ export abstract class StreamLink implements HostBackend {
     const dropped = this.txBatch.length;
     this.txBatch = [];
     this.txDiscarded += dropped;
-    this.uart?.setModemInputs(MODEM_DISCONNECTED);
+    try {
+      this.uart?.setModemInputs(MODEM_DISCONNECTED);
+    } catch (e) {
+      this.fault(e);
+      return;
+    }
     this.emit({
       type: 'disconnected',
       reason,
@@ -188,7 +195,11 @@ export abstract class StreamLink implements HostBackend {
     this.discardReported = false;
     out.write(Buffer.from(bytes));
     this.txBytes += bytes.length;
-    this.checkSettings();
+    try {
+      this.checkSettings();
+    } catch (e) {
+      this.fault(e);
+    }
   }
 
   private discard(n: number, why: string): void {
@@ -202,8 +213,12 @@ export abstract class StreamLink implements HostBackend {
   kick(): void {
     if (this.state === 'idle' || this.state === 'closed') return;
     this.pump?.deliver();
-    this.checkSettings();
-    if (this.state === 'connected') this.serviceHook();
+    try {
+      this.checkSettings();
+      if (this.state === 'connected') this.serviceHook();
+    } catch (e) {
+      this.fault(e);
+    }
   }
 
   /** The periodic unprompted look at the line (settings; RX is the pump's own timer). */
@@ -211,7 +226,24 @@ export abstract class StreamLink implements HostBackend {
     this.cancelService = null;
     if (this.state === 'closed') return;
     this.kick();
+    if ((this.state as HostState) === 'closed') return; // kick() may have faulted and closed us
     this.cancelService = this.clock.setTimer(SETTINGS_POLL_NS, () => this.service());
+  }
+
+  /**
+   * The UART itself failed (its device was removed while the line was up): no
+   * fallback makes sense, so say so and release the host side (no socat is
+   * left running for a port that no longer exists).
+   */
+  private fault(e: unknown): void {
+    if (this.state === 'closed') return;
+    const msg = e instanceof Error ? e.message : String(e);
+    this.emit({
+      type: 'disconnected',
+      reason: `UART unusable: ${msg}`,
+      message: `${this.spec}: the port's UART is gone (${msg}); closing the host side`,
+    });
+    void this.close().catch(() => undefined);
   }
 
   private checkSettings(): void {

@@ -152,7 +152,7 @@ export function decodeRegister(name: RegName, value: number, divisor?: number): 
         flag(v, 0, 'nINT', 'no interrupt pending', 'interrupt pending'),
         { bits: '3:1', name: 'ID', value: (v >> 1) & 7, text: iirSource(v), short: v & 1 ? '-' : IIR_SHORT[(v >> 1) & 7] ?? '?' },
         reserved(v, 5, 4),
-        { bits: '7:6', name: 'FIFO', value: fifo, text: fifo === 3 ? 'FIFOs enabled (16550A)' : fifo ? 'FIFO bits unusable' : 'no FIFO (16450 mode)', short: fifo === 3 ? 'FIFO on' : fifo ? 'FIFO ?' : 'FIFO off' },
+        { bits: '7:6', name: 'FIFO', value: fifo, text: fifo === 3 ? 'FIFOs enabled (16550A)' : fifo ? 'FIFO bits unusable' : 'no FIFO (16450 mode)', short: fifo === 3 ? 'on' : fifo ? '?' : 'off' },
       ];
       summary = iirSource(v);
       break;
@@ -164,7 +164,7 @@ export function decodeRegister(name: RegName, value: number, divisor?: number): 
         flag(v, 2, 'TFR', 'clear TX FIFO', '-'),
         flag(v, 3, 'DMA', 'DMA mode 1', 'DMA mode 0'),
         reserved(v, 5, 4),
-        { bits: '7:6', name: 'TRIG', value: v >> 6, text: `RX trigger level ${TRIGGER[v >> 6]} byte${v >> 6 ? 's' : ''}`, short: `trigger ${TRIGGER[v >> 6]}` },
+        { bits: '7:6', name: 'TRIG', value: v >> 6, text: `RX trigger level ${TRIGGER[v >> 6]} byte${v >> 6 ? 's' : ''}`, short: String(TRIGGER[v >> 6]) },
       ];
       const parts = [v & 1 ? 'FIFO on' : 'FIFO off'];
       if (v & 2) parts.push('clear RX');

@@ -77,6 +77,8 @@ export class GuestCpu {
 
   /** Titles for the queue view: running tasks (innermost first), then waiting ones. */
   titles(): { title: string; state: 'running' | 'preempted' | 'waiting' }[] {
+    // Settle first: a requested interrupt shows as the running handler, as it will be at the next Step.
+    this.peek();
     const running = [...this.stack].reverse().map((f, i) => ({ title: f.task.title, state: (i === 0 ? 'running' : 'preempted') as 'running' | 'preempted' }));
     return [...running, ...this.ready.map((f) => ({ title: f.task.title, state: 'waiting' as const }))];
   }

@@ -73,8 +73,6 @@ export class LabDevice {
   readonly log: StepRecord[] = [];
   /** eventfd signals received on INTx (the interrupt counter). */
   irqSignals = 0;
-  /** INTx is automasked after each signal until the handler's EOI unmasks it. */
-  intxMasked = false;
   /** Last byte written to write-only registers, per port (the inspector shows FCR from here). */
   readonly lastFcr: (number | null)[];
   readonly bios: BiosResult = { vendor: 0, device: 0, ports: 0, ioBase: [], irqLine: 0 };
@@ -104,6 +102,16 @@ export class LabDevice {
     return this.vfio !== null;
   }
 
+  /** The device's own INTx mask: set by each delivery (automask), cleared by UNMASK. */
+  get intxMasked(): boolean {
+    return this.isOpen && this.mdev.vendor.interrupts.masked;
+  }
+
+  /** Interrupt events the device dropped because INTx was masked (mtty does not queue them). */
+  get droppedIrqs(): number {
+    return this.isOpen ? this.mdev.vendor.interrupts.stats.dropped : 0;
+  }
+
   /**
    * The VMM opens the device and wires INTx; the guest then boots: BIOS
    * enumeration, and the driver starts every port (queued on the CPU).
@@ -120,12 +128,18 @@ export class LabDevice {
       data: [{ signal: () => this.onIrq() }],
     });
     this.cpu.submit({ title: 'BIOS: enumerate and place BARs', routine: biosEnumerate(this.bios) });
-    for (let p = 0; p < this.portCount; p++) this.cpu.submit({ title: `driver: start ttyS${p}`, routine: startPort(p) });
+    // The driver binds to what the BIOS found (BAR1 is absent on mtty-1), so it asks only once the BIOS is done.
+    const bios = this.bios;
+    this.cpu.submit({
+      title: 'driver: start every port the BIOS found',
+      routine: (function* () {
+        for (let p = 0; p < bios.ports; p++) yield* startPort(p);
+      })(),
+    });
   }
 
   private onIrq(): void {
     this.irqSignals++;
-    this.intxMasked = true; // mtty automasks INTx (VFIO_IRQ_INFO_AUTOMASKED)
     this.irqThisStep = true;
     this.cpu.interrupt();
   }
@@ -141,6 +155,11 @@ export class LabDevice {
     const s = takeSnapshot(this.uarts[port], this.snaps[port]);
     this.snaps[port] = s;
     return s;
+  }
+
+  /** VFIO_DEVICE_GET_REGION_INFO of a port's BAR: where the VMM reads and writes it in the device fd. */
+  regionInfo(port: number): { size: number; offset: number; flags: number } | null {
+    return this.vfio ? this.vfio.getRegionInfo(port) : null;
   }
 
   uart(port: number): LabUart {
@@ -192,8 +211,22 @@ export class LabDevice {
   /** Perform exactly one guest access. Null when the guest has nothing queued. */
   step(): StepRecord | null {
     const dev = this.vfio;
-    const next = this.cpu.peek();
-    if (!next || !dev) return null;
+    if (!dev) return null;
+    let next;
+    try {
+      next = this.cpu.peek();
+    } catch (e) {
+      // A driver routine threw (a bug, not a device answer): drop the guest's
+      // queue so the page stays usable, and say what happened in the log.
+      this.cpu.clear();
+      const rec: StepRecord = {
+        seq: ++this.seq, task: 'guest', op: { kind: 'unmask', why: 'guest driver error' }, value: 0,
+        line: `GUEST ERROR ${e instanceof Error ? e.message : String(e)}`, changes: [], irq: false,
+      };
+      this.log.push(rec);
+      return rec;
+    }
+    if (!next) return null;
     const { task, op } = next;
     this.irqThisStep = false;
     let value = 0;
@@ -252,7 +285,6 @@ export class LabDevice {
       }
       case 'unmask':
         dev.setIrqs({ flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, index: VFIO_PCI_INTX_IRQ_INDEX, start: 0, count: 1 });
-        this.intxMasked = false;
         line = 'IOCTL SET_IRQS INTx UNMASK';
         changes = ['INTx unmasked: the device may signal the next interrupt'];
         break;

@@ -140,10 +140,12 @@ export class LabSession {
     this.settle();
   }
 
-  /** In run mode, let every guest run until idle; then re-render. */
-  settle(): void {
-    if (this.mode === 'run') for (const d of this.devices.values()) d.run();
+  /** In run mode, let every guest run until idle; then re-render. Returns accesses performed. */
+  settle(): number {
+    let steps = 0;
+    if (this.mode === 'run') for (const d of this.devices.values()) steps += d.run();
     this.changed();
+    return steps;
   }
 
   /** Step mode: one access of the first device with work queued. */
@@ -175,7 +177,14 @@ export class LabSession {
    */
   advanceTime(ns: number): void {
     this.clock.advance(ns);
-    this.settle();
+    if (this.mode === 'run') {
+      // The run-mode ticker calls this often: re-render only when the guest had work.
+      let steps = 0;
+      for (const d of this.devices.values()) steps += d.run();
+      if (steps > 0) this.changed();
+    } else {
+      this.changed();
+    }
   }
 
   /**

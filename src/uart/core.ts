@@ -69,7 +69,36 @@ export const sinks: (PortSink | undefined)[] = [];
  */
 let deferred: { error: unknown } | null = null;
 
-export function rethrowDeferred(): void {
+/** Callbacks currently running (the core is mid-operation on some port). */
+let callbackDepth = 0;
+
+/**
+ * Handles disposed from inside a callback: the core may still be working on
+ * that slot, so it is returned to the table only after the outermost call.
+ */
+const pendingFree: number[] = [];
+
+/** Something for afterCall to do (one flag test on the hot path). */
+let attention = false;
+
+export function releaseHandle(h: number): void {
+  if (callbackDepth > 0) {
+    pendingFree.push(h);
+    attention = true;
+  } else core.uart_dispose(h);
+}
+
+/** Run by the wrapper after every wasm call that can invoke callbacks. */
+export function afterCall(): void {
+  if (attention) settle();
+}
+
+function settle(): void {
+  // Frees wait for the outermost call; a callback's error surfaces from the call that ran it.
+  if (callbackDepth === 0 && pendingFree.length > 0) {
+    for (const h of pendingFree.splice(0)) core.uart_dispose(h);
+  }
+  attention = pendingFree.length > 0;
   if (deferred !== null) {
     const e = deferred.error;
     deferred = null;
@@ -79,6 +108,7 @@ export function rethrowDeferred(): void {
 
 function keep(error: unknown): void {
   if (deferred === null) deferred = { error };
+  attention = true;
 }
 
 // try/catch inline (no closure per call): onTransmit runs once per byte sent.
@@ -87,28 +117,37 @@ const imports = {
     irqLine(h: number, level: number): void {
       const cb = sinks[h]?.onIrqLine;
       if (!cb) return;
+      callbackDepth++;
       try {
         cb(level !== 0);
       } catch (e) {
         keep(e);
+      } finally {
+        callbackDepth--;
       }
     },
     irqPulse(h: number): void {
       const cb = sinks[h]?.onIrqPulse;
       if (!cb) return;
+      callbackDepth++;
       try {
         cb();
       } catch (e) {
         keep(e);
+      } finally {
+        callbackDepth--;
       }
     },
     transmit(h: number, byte: number): void {
       const cb = sinks[h]?.onTransmit;
       if (!cb) return;
+      callbackDepth++;
       try {
         cb(byte);
       } catch (e) {
         keep(e);
+      } finally {
+        callbackDepth--;
       }
     },
   },
@@ -153,6 +192,21 @@ export function io(): Uint8Array {
 export const IO_SIZE: number = core.io_size();
 
 let ioBusy = false;
+
+/**
+ * Fast path for a batched call that fits the buffer: returns the buffer
+ * marked busy, or null if a batched call is already running (then use withIo).
+ * Must be paired with releaseIo() in a finally block.
+ */
+export function claimIo(): Uint8Array | null {
+  if (ioBusy) return null;
+  ioBusy = true;
+  return io();
+}
+
+export function releaseIo(): void {
+  ioBusy = false;
+}
 
 /**
  * Run fn with the io buffer to itself. A batched call can invoke host

@@ -5,7 +5,7 @@
  * disposed port, which becomes MttyError EINVAL here.
  */
 import { fail } from '../errors/errno.js';
-import { core, sinks, rethrowDeferred, withIo, IO_SIZE, type PortSink } from './core.js';
+import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, IO_SIZE, type PortSink } from './core.js';
 import { BASE_BAUD, MODEM_CONNECTED } from './registers.js';
 
 export type UartProfile = 'pc16550d' | 'mtty';
@@ -14,6 +14,8 @@ export interface UartOptions {
   profile?: UartProfile;
   wiring?: Wiring;
   modemInputs?: number;
+  /** PC-board OUT2 gating of INTR (addition to the contract; default false). */
+  out2Gate?: boolean;
 }
 export interface LineSettings {
   divisor: number;
@@ -73,6 +75,7 @@ export class Uart implements PortSink {
     if (h === 0) fail('ENOMEM', 'the UART core could not grow its port table');
     const u = new Uart(h);
     sinks[h] = u;
+    if (opts.out2Gate) u.out2Gate = true;
     return u;
   }
 
@@ -93,7 +96,7 @@ export class Uart implements PortSink {
   }
   set profile(p: UartProfile) {
     const r = core.uart_set_profile(this.h, profileCode(p));
-    rethrowDeferred();
+    afterCall();
     if (r < 0) this.bad(r, 'profile');
   }
 
@@ -111,7 +114,7 @@ export class Uart implements PortSink {
   read(offset: number): number {
     if ((offset & 7) !== offset) this.bad(-2, `read offset ${offset}`);
     const v = rawRead(this.h, offset);
-    rethrowDeferred();
+    afterCall();
     if (v < 0) this.bad(v, `read offset ${offset}`);
     return v;
   }
@@ -119,7 +122,7 @@ export class Uart implements PortSink {
   write(offset: number, value: number): void {
     if ((offset & 7) !== offset || (value & 0xff) !== value) this.bad(-2, `write ${offset}=${value}`);
     const r = rawWrite(this.h, offset, value);
-    rethrowDeferred();
+    afterCall();
     if (r < 0) this.bad(r, `write ${offset}=${value}`);
   }
 
@@ -135,7 +138,7 @@ export class Uart implements PortSink {
   receive(byte: number): boolean {
     if ((byte & 0xff) !== byte) this.bad(-2, `receive byte ${byte}`);
     const r = rawReceive(this.h, byte);
-    rethrowDeferred();
+    afterCall();
     if (r < 0) this.bad(r, `receive byte ${byte}`);
     return r === 1;
   }
@@ -147,13 +150,26 @@ export class Uart implements PortSink {
   receiveError(byte: number, lsrBits: number): boolean {
     if ((byte & 0xff) !== byte || (lsrBits & 0x1c) !== lsrBits) this.bad(-2, `receiveError ${byte}/${lsrBits}`);
     const r = core.uart_receive_error(this.h, byte, lsrBits);
-    rethrowDeferred();
+    afterCall();
     if (r < 0) this.bad(r, 'receiveError');
     return r === 1;
   }
 
   /** Bytes from the host, as many as fit without overrun; returns how many were taken. */
   receiveMany(bytes: Uint8Array): number {
+    if (bytes.length <= IO_SIZE) {
+      const buf = claimIo();
+      if (buf !== null) {
+        let got: number;
+        try {
+          buf.set(bytes);
+          got = core.uart_receive_many(this.h, bytes.length);
+        } finally {
+          releaseIo();
+        }
+        return this.batchDone(got);
+      }
+    }
     return this.batch(bytes.length, (buf, off, n) => {
       buf.set(bytes.subarray(off, off + n));
       return core.uart_receive_many(this.h, n);
@@ -168,6 +184,19 @@ export class Uart implements PortSink {
 
   /** THR writes as a driver does them (up to a FIFO's worth per THRE); returns bytes written. */
   writeMany(bytes: Uint8Array): number {
+    if (bytes.length <= IO_SIZE) {
+      const buf = claimIo();
+      if (buf !== null) {
+        let got: number;
+        try {
+          buf.set(bytes);
+          got = core.uart_write_many(this.h, bytes.length);
+        } finally {
+          releaseIo();
+        }
+        return this.batchDone(got);
+      }
+    }
     return this.batch(bytes.length, (buf, off, n) => {
       buf.set(bytes.subarray(off, off + n));
       return core.uart_write_many(this.h, n);
@@ -176,6 +205,19 @@ export class Uart implements PortSink {
 
   /** RBR reads while LSR.DR into out; returns bytes read. */
   readMany(out: Uint8Array): number {
+    if (out.length <= IO_SIZE) {
+      const buf = claimIo();
+      if (buf !== null) {
+        let got: number;
+        try {
+          got = core.uart_read_many(this.h, out.length);
+          if (got > 0) out.set(buf.subarray(0, got));
+        } finally {
+          releaseIo();
+        }
+        return this.batchDone(got);
+      }
+    }
     return this.batch(out.length, (buf, off, n) => {
       const got = core.uart_read_many(this.h, n);
       if (got > 0) out.set(buf.subarray(0, got), off);
@@ -183,13 +225,20 @@ export class Uart implements PortSink {
     });
   }
 
-  /** Chunk a bulk operation through the io buffer; stops at the first short chunk. */
+  /** Common tail of the single-chunk fast paths. */
+  private batchDone(got: number): number {
+    afterCall();
+    if (got < 0) this.bad(got, 'batched access');
+    return got;
+  }
+
+  /** Chunk a bulk operation through the io buffer (the general path, also when nested); stops at the first short chunk. */
   private batch(total: number, step: (buf: Uint8Array, off: number, n: number) => number): number {
     let done = 0;
     while (done < total) {
       const n = Math.min(IO_SIZE, total - done);
       const got = withIo((buf) => step(buf, done, n));
-      rethrowDeferred();
+      afterCall();
       if (got < 0) this.bad(got, 'batched access');
       done += got;
       if (got < n) break;
@@ -201,7 +250,7 @@ export class Uart implements PortSink {
   setModemInputs(bits: number): void {
     checkModemBits(bits);
     const r = core.uart_set_modem_inputs(this.h, bits);
-    rethrowDeferred();
+    afterCall();
     if (r < 0) this.bad(r, 'setModemInputs');
   }
 
@@ -245,7 +294,7 @@ export class Uart implements PortSink {
   advance(ns: number): void {
     if (!(ns >= 0 && Number.isFinite(ns))) this.bad(-2, `advance(${ns})`);
     const r = core.uart_advance(this.h, ns);
-    rethrowDeferred();
+    afterCall();
     if (r < 0) this.bad(r, `advance(${ns})`);
   }
 
@@ -269,14 +318,14 @@ export class Uart implements PortSink {
   }
   set out2Gate(on: boolean) {
     const r = core.uart_set_out2_gate(this.h, on ? 1 : 0);
-    rethrowDeferred();
+    afterCall();
     if (r < 0) this.bad(r, 'out2Gate');
   }
 
   /** Master reset (datasheet table); profile, wiring, modem inputs and gating are kept. */
   reset(): void {
     const r = core.uart_reset(this.h);
-    rethrowDeferred();
+    afterCall();
     if (r < 0) this.bad(r, 'reset');
   }
 
@@ -295,7 +344,7 @@ export class Uart implements PortSink {
       buf.set(b);
       return core.uart_restore(this.h, b.length);
     });
-    rethrowDeferred();
+    afterCall();
     if (r === -3) fail('EINVAL', 'UART snapshot rejected (wrong magic, version, size or an out-of-range field)');
     if (r < 0) this.bad(r, 'restoreState');
   }
@@ -317,7 +366,7 @@ export class Uart implements PortSink {
       buf.set(b);
       return core.uart_from_mtty(this.h, b.length);
     });
-    rethrowDeferred();
+    afterCall();
     if (r === -3) fail('EINVAL', 'struct serial_port rejected (count > 16, head != tail + count, or max_fifo_size not 1/16)');
     if (r < 0) this.bad(r, 'fromMttyRecord');
   }
@@ -325,8 +374,8 @@ export class Uart implements PortSink {
   /** Give the slot back to the core; any later call fails with EINVAL. Idempotent. */
   dispose(): void {
     if (this.h === 0) return;
-    core.uart_dispose(this.h);
     sinks[this.h] = undefined;
+    releaseHandle(this.h); // deferred while a callback runs: the core may still be on this slot
     this.h = 0;
   }
 }

@@ -22,7 +22,7 @@ import { ERRNO, MttyError, fail, isMttyError } from '../errors/errno.js';
 import type { VfioDevice } from '../vfio/api.js';
 import { Channel } from './channel.js';
 import { isNativeError, native, POLL_READABLE, type PollHandle } from './native.js';
-import { FLAG_ERROR, MAX_MESSAGE_SIZE, TYPE_REPLY, commandName, encodeMessage, isReply, type Header } from './protocol.js';
+import { FLAG_ERROR, MAX_MESSAGE_SIZE, TYPE_REPLY, encodeMessage, isReply, type Header } from './protocol.js';
 import { VfioUserSession } from './session.js';
 
 export interface VfioUserServerOptions {

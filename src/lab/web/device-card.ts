@@ -14,6 +14,8 @@ import { PortTerminal } from './terminal.js';
 interface PortView {
   root: HTMLElement;
   irq: HTMLElement;
+  /** The BAR as VFIO describes it (GET_REGION_INFO). */
+  region: HTMLElement;
   regs: HTMLElement;
   detail: HTMLElement;
   terminal: PortTerminal;
@@ -64,13 +66,14 @@ export class DeviceCard {
       const view: PortView = {
         root: h('section', { class: 'port', 'data-port': p }),
         irq: h('div', { class: 'irq' }),
+        region: h('span', { class: 'region' }),
         regs: h('div', { class: 'regs-wrap' }),
         detail: h('div', { class: 'reg-detail' }),
         terminal: undefined as unknown as PortTerminal,
         focus: 'LSR',
       };
       fill(view.root,
-        h('header', { class: 'port-head' }, h('h3', {}, `Port ${p} · ttyS${p}`), h('span', { class: 'bar' }, `BAR${p}`), view.irq),
+        h('header', { class: 'port-head' }, h('h3', {}, `Port ${p} · ttyS${p}`), h('span', { class: 'bar' }, `BAR${p}`), view.region, view.irq),
         h('div', { class: 'port-left' }, termHost, view.detail),
         h('div', { class: 'port-right' },
           h('h4', {}, 'Register inspector ', h('small', {}, 'side-effect-free peeks · click a row for its bits')),
@@ -103,6 +106,7 @@ export class DeviceCard {
     fill(this.intx,
       h('span', { class: `pill ${d.intxMasked ? 'warn' : 'ok'}` }, d.intxMasked ? 'INTx masked' : 'INTx armed'),
       h('span', { class: 'pill count', title: 'eventfd signals from the device (VFIO INTx)' }, 'interrupts: ', h('b', { class: 'irq-count' }, d.irqSignals)),
+      d.droppedIrqs ? h('span', { class: 'pill warn', title: 'events the device raised while INTx was masked: mtty drops them' }, `dropped: ${d.droppedIrqs}`) : null,
     );
     this.ports.forEach((v, p) => this.renderPort(p, v, true));
     this.config.textContent = d.isOpen ? d.lspciText() : '(device closed)';
@@ -116,6 +120,10 @@ export class DeviceCard {
       for (const k of Object.keys(snap.regs) as (keyof SnapshotRegs)[]) if (snap.regs[k] !== v.shown.regs[k]) changed.add(k);
     }
     const bios = this.dev.bios.ioBase[p];
+    const region = this.dev.regionInfo(p);
+    if (region) {
+      v.region.textContent = `VFIO region ${p}: ${region.size} bytes at fd offset 0x${region.offset.toString(16)} (${region.flags & 1 ? 'R' : ''}${region.flags & 2 ? 'W' : ''})`;
+    }
     fill(v.irq,
       h('span', { class: `led ${snap.irq ? 'on' : ''}` }),
       h('span', { class: 'irq-state' }, `INTR ${snap.irq ? 'HIGH' : 'low'}`),
@@ -158,6 +166,6 @@ export function logRow(r: StepRecord): HTMLLIElement {
   return h('li', { class: `${r.irq ? 'irq' : ''} ${r.op.kind}`, 'data-seq': r.seq },
     h('span', { class: 'seq' }, r.seq),
     h('code', { class: 'line' }, r.line),
-    h('span', { class: 'why' }, r.op.why),
+    h('span', { class: 'why', title: `${r.task}: ${r.op.why}` }, r.op.why),
   );
 }

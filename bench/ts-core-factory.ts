@@ -1,0 +1,31 @@
+/**
+ * The plain-TS baseline UART (bench/baseline/uart-ts.ts) dressed as a port
+ * UART, so loadMtty({ createUart }) can build whole mtty devices on it. Why:
+ * the device-level benchmarks (VFIO register accesses, loopback, create and
+ * remove, interrupt latency) then run the *same* device, mdev and VFIO code
+ * over either core in one process, and the ratio isolates the core plus its
+ * wrapper. Only what MttyDevice/MttyPort touch on those paths is provided;
+ * the baseline has no virtual clock, so time is a no-op (benches use a
+ * ManualClock that never moves).
+ */
+import type { UartFactory, PortUart } from '../src/mtty/port-uart.js';
+import { TsUart } from './baseline/uart-ts.js';
+
+class TsPortUart extends TsUart {
+  readonly profile = 'pc16550d' as const;
+  onIrqPulse: (() => void) | null = null;
+  advance(): void {}
+  nextDeadline(): number {
+    return -1;
+  }
+  dispose(): void {
+    this.onIrqLine = null;
+    this.onTransmit = null;
+  }
+}
+
+export const createTsUart: UartFactory = (opts) => {
+  if (opts.profile !== 'pc16550d') throw new Error('the plain-TS baseline models only profile pc16550d');
+  // The cast is the point of this file: the device code only uses the subset above on the benched paths.
+  return new TsPortUart({ loopback: opts.wiring === 'loopback' }) as unknown as PortUart;
+};
