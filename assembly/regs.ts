@@ -13,7 +13,7 @@ import {
   FCR_ENABLE, FCR_CLEAR_RX, FCR_CLEAR_TX,
 } from './regbits';
 import { rxCount, txCount, rxPop, rxClear, txClear } from './fifo';
-import { fifoOn, restartTimeout } from './timing';
+import { fifoOn, restartTimeout, checkTimeout } from './timing';
 import { msrInputs, latchDeltas } from './modem';
 import { pcIir, updateIrq } from './irq';
 import { pcTransmit } from './line';
@@ -132,16 +132,29 @@ function writeFcr(h: u32, p: usize, v: u32): void {
   updateIrq(h, p);
 }
 
+/**
+ * LCR and the divisor set the character time, so a shorter one can move the
+ * running timeout's deadline into the past. Fire it now: the host is told
+ * nextDeadline() > 0 while a timeout runs, and a host that re-arms a timer at
+ * a deadline of 0 without moving time would otherwise wait forever.
+ */
+function charTimeChanged(h: u32, p: usize): void {
+  if (checkTimeout(p)) updateIrq(h, p);
+}
+
 export function pcWrite(h: u32, p: usize, off: u32, v: u32): void {
   switch (off) {
     case 0: {
-      if (dlab(p)) store<u8>(p + S_DLL, <u8>v);
-      else pcTransmit(h, p, v);
+      if (dlab(p)) {
+        store<u8>(p + S_DLL, <u8>v);
+        charTimeChanged(h, p);
+      } else pcTransmit(h, p, v);
       break;
     }
     case 1: {
       if (dlab(p)) {
         store<u8>(p + S_DLM, <u8>v);
+        charTimeChanged(h, p);
         break;
       }
       const old = <u32>load<u8>(p + S_IER);
@@ -157,6 +170,7 @@ export function pcWrite(h: u32, p: usize, off: u32, v: u32): void {
       break;
     case 3: {
       store<u8>(p + S_LCR, <u8>v);
+      charTimeChanged(h, p);
       break;
     }
     case 4: {

@@ -125,4 +125,34 @@ test('FCR RX reset cancels a running timeout', () => {
   u.dispose();
 });
 
+test('a shorter character time that puts the deadline in the past fires the timeout at once', () => {
+  // Found by the device fuzzer: 9600 8N1 with bytes waiting, the guest then
+  // switches to a faster divisor; the old window has already run out.
+  const u = fifoPort();
+  u.receive(0x41);
+  u.advance(2 * CHAR_9600_8N1); // half of the 4-character window at 9600
+  assert.is(u.read(2), 0xc1);
+  u.write(3, 0x83);
+  u.write(0, 0x01); // divisor 1: 115200 baud, the 4-character window is ~0.35 ms
+  assert.is(u.nextDeadline(), -1, 'no running timeout is left with a deadline of 0');
+  u.write(3, 0x03);
+  assert.ok(u.irq);
+  assert.is(u.read(2), 0xcc);
+  u.dispose();
+});
+
+test('with IER.RDI off a due timeout is still consumed: nextDeadline() never stays 0', () => {
+  const u = fifoPort();
+  u.write(1, 0x00);
+  u.receive(0x41);
+  u.advance(3 * CHAR_9600_8N1); // 30 bit times
+  u.write(3, 0x00); // 5N1: 7-bit characters, a 28-bit window, now behind us
+  const d = u.nextDeadline();
+  assert.ok(d === -1 || d > 0, `deadline ${d}`);
+  assert.not.ok(u.irq, 'RDI disabled: no interrupt');
+  u.write(1, 0x01);
+  assert.is(u.read(2), 0xcc, 'enabling RDI shows the timeout that fired');
+  u.dispose();
+});
+
 test.run();
