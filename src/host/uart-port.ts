@@ -5,15 +5,12 @@
  * the contract, and so that the host layer never reaches into register
  * internals it has no business with (a back-end is the wire, not the driver).
  */
-export type Wiring = 'host' | 'loopback';
+import type { Wiring, LineSettings } from '../uart/uart.js';
+import { MSR, MODEM_CONNECTED } from '../uart/registers.js';
 
-export interface LineSettings {
-  divisor: number;
-  baud: number;
-  dataBits: 5 | 6 | 7 | 8;
-  parity: 'none' | 'odd' | 'even' | 'mark' | 'space';
-  stopBits: 1 | 1.5 | 2;
-}
+// Types only (erased at run time): the host layer stays free of the wasm module.
+export type { Wiring, LineSettings };
+export { MODEM_CONNECTED };
 
 export interface HostUart {
   wiring: Wiring;
@@ -26,13 +23,7 @@ export interface HostUart {
 }
 
 /** MSR high-nibble input bits, as setModemInputs() takes them. */
-export const MODEM_IN = { CTS: 0x10, DSR: 0x20, RI: 0x40, DCD: 0x80 } as const;
-
-/**
- * Inputs a cable that is plugged in shows: the far end asserts DTR/RTS, which
- * a null-modem presents as DSR+DCD and CTS. RI stays low (nobody is calling).
- */
-export const MODEM_CONNECTED = MODEM_IN.CTS | MODEM_IN.DSR | MODEM_IN.DCD;
+export const MODEM_IN = { CTS: MSR.CTS, DSR: MSR.DSR, RI: MSR.RI, DCD: MSR.DCD } as const;
 
 /** Nothing on the wire: every input low, so the UART raises DCTS/DDSR/DDCD. */
 export const MODEM_DISCONNECTED = 0;

@@ -8,6 +8,8 @@
  * bundle share it.
  */
 
+import { registerName as uartRegisterName } from '../uart/registers.js';
+
 /** The names a register offset takes, depending on direction and DLAB. */
 export type RegName =
   | 'RBR' | 'THR' | 'IER' | 'IIR' | 'FCR' | 'LCR' | 'MCR' | 'LSR' | 'MSR' | 'SCR' | 'DLL' | 'DLM';
@@ -33,18 +35,9 @@ export interface DecodedRegister {
   fields: BitField[];
 }
 
-/** Which register an access at offset 0..7 reaches (datasheet table 1.1). */
+/** Which register an access at offset 0..7 reaches (the core's table, in the lab's R/W spelling). */
 export function registerName(offset: number, dir: 'R' | 'W', dlab: boolean): RegName {
-  switch (offset & 7) {
-    case 0: return dlab ? 'DLL' : dir === 'R' ? 'RBR' : 'THR';
-    case 1: return dlab ? 'DLM' : 'IER';
-    case 2: return dir === 'R' ? 'IIR' : 'FCR';
-    case 3: return 'LCR';
-    case 4: return 'MCR';
-    case 5: return 'LSR';
-    case 6: return 'MSR';
-    default: return 'SCR';
-  }
+  return uartRegisterName(offset & 7, dir === 'R' ? 'r' : 'w', dlab) as RegName;
 }
 
 /** A byte as a student wants to see it on a serial line: 'A', '\r', or nothing. */

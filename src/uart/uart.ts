@@ -50,6 +50,23 @@ function checkModemBits(bits: number): void {
   if ((bits & 0xf0) !== bits) fail('EINVAL', `modem inputs must be MSR bits 4-7 (CTS 0x10 DSR 0x20 RI 0x40 DCD 0x80), got ${bits}`);
 }
 
+/**
+ * Small copies by hand: for a FIFO's worth of bytes a plain loop beats
+ * TypedArray.set (and subarray's allocation) several times over.
+ */
+const SMALL_COPY = 64;
+
+function copyIn(buf: Uint8Array, bytes: Uint8Array): void {
+  const n = bytes.length;
+  if (n > SMALL_COPY) buf.set(bytes);
+  else for (let i = 0; i < n; i++) buf[i] = bytes[i]!;
+}
+
+function copyOut(out: Uint8Array, buf: Uint8Array, n: number): void {
+  if (n > SMALL_COPY) out.set(buf.subarray(0, n));
+  else for (let i = 0; i < n; i++) out[i] = buf[i]!;
+}
+
 export class Uart implements PortSink {
   /** Slot of this port in the core's table (stays readable after dispose). */
   readonly handle: number;
@@ -157,23 +174,7 @@ export class Uart implements PortSink {
 
   /** Bytes from the host, as many as fit without overrun; returns how many were taken. */
   receiveMany(bytes: Uint8Array): number {
-    if (bytes.length <= IO_SIZE) {
-      const buf = claimIo();
-      if (buf !== null) {
-        let got: number;
-        try {
-          buf.set(bytes);
-          got = core.uart_receive_many(this.h, bytes.length);
-        } finally {
-          releaseIo();
-        }
-        return this.batchDone(got);
-      }
-    }
-    return this.batch(bytes.length, (buf, off, n) => {
-      buf.set(bytes.subarray(off, off + n));
-      return core.uart_receive_many(this.h, n);
-    });
+    return this.feed(bytes, core.uart_receive_many);
   }
 
   rxSpace(): number {
@@ -184,13 +185,22 @@ export class Uart implements PortSink {
 
   /** THR writes as a driver does them (up to a FIFO's worth per THRE); returns bytes written. */
   writeMany(bytes: Uint8Array): number {
+    return this.feed(bytes, core.uart_write_many);
+  }
+
+  /**
+   * Bytes into a batched core entry point through the io buffer: one wasm call
+   * when they fit (the common case, no closure allocated), else chunked.
+   * `op` is a core export, which needs no `this`.
+   */
+  private feed(bytes: Uint8Array, op: (h: number, n: number) => number): number {
     if (bytes.length <= IO_SIZE) {
       const buf = claimIo();
       if (buf !== null) {
         let got: number;
         try {
-          buf.set(bytes);
-          got = core.uart_write_many(this.h, bytes.length);
+          copyIn(buf, bytes);
+          got = op(this.h, bytes.length);
         } finally {
           releaseIo();
         }
@@ -199,7 +209,7 @@ export class Uart implements PortSink {
     }
     return this.batch(bytes.length, (buf, off, n) => {
       buf.set(bytes.subarray(off, off + n));
-      return core.uart_write_many(this.h, n);
+      return op(this.h, n);
     });
   }
 
@@ -211,7 +221,7 @@ export class Uart implements PortSink {
         let got: number;
         try {
           got = core.uart_read_many(this.h, out.length);
-          if (got > 0) out.set(buf.subarray(0, got));
+          copyOut(out, buf, got);
         } finally {
           releaseIo();
         }
