@@ -6,7 +6,7 @@
  * into EINVAL without pre-checking on the hot path.
  */
 import {
-  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, FLAG_OUT2GATE,
+  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, FLAG_OUT2GATE,
   PROFILE_MTTY, E_HANDLE, E_ARG, E_STATE,
 } from './layout';
 import { IO, IO_SIZE, slot, valid, allocSlot, freeSlot, live } from './table';
@@ -185,6 +185,11 @@ export function uart_set_profile(h: u32, profile: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (profile > 1) return E_ARG;
   const p = slot(h);
+  if (<u32>load<u8>(p + S_PROFILE) != profile) {
+    // A pending timeout indication is a pc16550d state; the sample has none. Drop
+    // it at a real switch so a later switch back cannot show 0xCC with FIFOs off.
+    store<u8>(p + S_CTIP, 0);
+  }
   store<u8>(p + S_PROFILE, <u8>profile);
   // The timeout window restarts at the switch: armed under pc16550d rules, off under mtty.
   restartTimeout(p);

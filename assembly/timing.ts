@@ -71,9 +71,15 @@ export function checkTimeout(p: usize): bool {
   return true;
 }
 
-/** ns until the timeout fires, or -1 when none is running. */
+/**
+ * ns until the timeout fires, or -1 when none is running. Never below 1 ns
+ * while one runs: a host computes "now" as lastSync + delay, and float rounding
+ * can make the time it then hands to advance() a hair short of the deadline;
+ * a remainder under 1 ns is answered with 1 ns, so every timer the host arms
+ * moves time forward and the next one fires the timeout.
+ */
 export function nextDeadline(p: usize): f64 {
   if (load<u8>(p + S_CTIARMED) == 0) return -1;
   const left = load<f64>(p + S_LASTACT) + 4 * charTimeNs(p) - load<f64>(p + S_NOW);
-  return left > 0 ? left : 0;
+  return left >= 1 ? left : 1;
 }

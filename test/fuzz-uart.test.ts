@@ -114,10 +114,9 @@ test('fuzz harness is live: a forged snapshot with 17 RX bytes is refused, and t
 // Found by MTTY_FUZZ_LONG=1 (seed 0x5eed00cb step 9879), minimised by hand. A
 // character timeout pending under pc16550d survives a switch to 'mtty', an
 // FCR write that turns the FIFOs off there, and the switch back: IIR then
-// reports 0x0C (timeout, only possible in FIFO mode) with FCR0 = 0. Skipped
-// until the core clears S_CTIP on profile switch / FIFO disable (see the
-// report for issue #4); un-skip to check the fix.
-test.skip('regression: no char-timeout IIR with FIFOs off after mtty <-> pc16550d switches', () => {
+// reports 0x0C (timeout, only possible in FIFO mode) with FCR0 = 0. Fixed in
+// uart_set_profile: a real profile switch drops the pending timeout.
+test('regression: no char-timeout IIR with FIFOs off after mtty <-> pc16550d switches', () => {
   const u = Uart.create({ profile: 'pc16550d' });
   u.write(2, 0x01);
   u.receive(0x41);

@@ -17,6 +17,7 @@ import {
   VFIO_PCI_MSI_IRQ_INDEX,
   VFIO_PCI_NUM_IRQS,
   VFIO_PCI_NUM_REGIONS,
+  regionOffset,
   splitOffset,
 } from '../vfio/uapi.js';
 import { MttyInterrupts } from './interrupts.js';
@@ -26,6 +27,9 @@ import { MttyPort } from './port.js';
 import type { PortUart, UartFactory, UartProfile } from './port-uart.js';
 import { mttyRegionInfo, mttyRegionSize } from './regions.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+
+/** Bytes of the device fd per region (index << 40). */
+const REGION_SPAN = regionOffset(1);
 
 export interface MttyDeviceOptions {
   uuid: string;
@@ -147,6 +151,13 @@ export class MttyDevice implements MdevVendorDevice {
   }
 
   read(pos: number, size: 1 | 2 | 4): number {
+    // Fast path for what a guest's inb() becomes: one byte of a port's BAR on a
+    // live device. Anything else, including every bad argument, takes the checked path.
+    if (size === 1 && pos >= 0 && !this.released) {
+      const index = Math.floor(pos / REGION_SPAN);
+      const offset = pos - index * REGION_SPAN;
+      if (index < this.nrPorts && offset < 8 && (offset | 0) === offset) return this.ports[index].read(offset);
+    }
     this.alive();
     checkAccess(pos, size);
     const { index, offset } = this.locate(pos, size);
@@ -156,6 +167,15 @@ export class MttyDevice implements MdevVendorDevice {
   }
 
   write(pos: number, size: 1 | 2 | 4, value: number): void {
+    // Fast path for outb() to a port's BAR (see read()).
+    if (size === 1 && pos >= 0 && !this.released && (value & 0xff) === value) {
+      const index = Math.floor(pos / REGION_SPAN);
+      const offset = pos - index * REGION_SPAN;
+      if (index < this.nrPorts && offset < 8 && (offset | 0) === offset) {
+        this.ports[index].write(offset, value);
+        return;
+      }
+    }
     this.alive();
     checkAccess(pos, size);
     const v = checkValue(value, size);

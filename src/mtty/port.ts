@@ -73,14 +73,32 @@ export class MttyPort {
     return this.uart.profile === 'pc16550d';
   }
 
-  /** A guest register read (offset 0-7). */
+  /**
+   * A guest register read (offset 0-7). This and write() are every BAR
+   * access's path, so they spell withUart() out instead of passing a closure.
+   */
   read(offset: number): number {
-    return this.withUart((u) => u.read(offset));
+    this.depth++;
+    try {
+      const synced = this.syncIfTimed();
+      const v = this.uart.read(offset);
+      this.schedule(synced);
+      return v;
+    } finally {
+      if (--this.depth === 0 && (this.pendingPulses > 0 || this.lineDirty)) this.deliver();
+    }
   }
 
   /** A guest register write (offset 0-7). */
   write(offset: number, value: number): void {
-    this.withUart((u) => u.write(offset, value & 0xff));
+    this.depth++;
+    try {
+      const synced = this.syncIfTimed();
+      this.uart.write(offset, value & 0xff);
+      this.schedule(synced);
+    } finally {
+      if (--this.depth === 0 && (this.pendingPulses > 0 || this.lineDirty)) this.deliver();
+    }
   }
 
   /**
@@ -91,13 +109,12 @@ export class MttyPort {
   withUart<T>(fn: (uart: PortUart) => T): T {
     this.depth++;
     try {
-      this.sync();
+      const synced = this.syncIfTimed();
       const result = fn(this.uart);
-      this.schedule();
+      this.schedule(synced);
       return result;
     } finally {
-      this.depth--;
-      if (this.depth === 0) this.deliver();
+      if (--this.depth === 0 && (this.pendingPulses > 0 || this.lineDirty)) this.deliver();
     }
   }
 
@@ -147,6 +164,21 @@ export class MttyPort {
     }
   }
 
+  /**
+   * sync(), but only while the Uart has a timed event armed; returns whether
+   * it synced. Why: reading the clock (performance.now) costs more than the
+   * register access itself, and with nothing armed the core's time is not
+   * observable: its only timed behaviour, the character timeout, is measured
+   * from the last RX byte / RBR read, a moment the arming access sets itself.
+   * Untimed idle stretches are left out of the port's virtual time, and
+   * schedule() re-anchors lastSync to now when an access arms a deadline.
+   */
+  private syncIfTimed(): boolean {
+    if (this.uart.nextDeadline() < 0) return false;
+    this.sync();
+    return true;
+  }
+
   private deliverLaterIfOutside(): void {
     if (this.depth > 0 || this.microtaskQueued) return;
     this.microtaskQueued = true;
@@ -172,9 +204,11 @@ export class MttyPort {
   }
 
   /** Keep exactly one timer at the Uart's next deadline, none when it has nothing timed. */
-  schedule(): void {
+  schedule(synced = true): void {
     if (this.disposed) return;
     const delay = this.uart.nextDeadline();
+    if (delay < 0 && this.timerAt < 0) return; // nothing timed before or after: no clock read at all
+    if (!synced) this.lastSync = this.clock.now(); // the idle stretch before this access held nothing timed
     const at = delay < 0 ? -1 : this.lastSync + delay;
     if (at === this.timerAt) return;
     this.cancelTimer?.();
