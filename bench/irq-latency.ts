@@ -84,7 +84,7 @@ export const irqLatencySection: BenchSection = {
     const rows: BenchRow[] = [];
     for (const k of ['intx p50', 'intx p99', 'msi p50', 'msi p99']) {
       rows.push(pairRow(`${k.startsWith('intx') ? 'INTx' : 'MSI'} latency ${k.slice(-3)}`, 'ns', w[k]!, t[k]!));
-      log(`${k}: wasm ${w[k]} ns, plain TS ${t[k]} ns (ns, not /s)`);
+      log(`${k}: wasm ${w[k]} ns, plain TS ${t[k]} ns`);
     }
     return rows;
   },

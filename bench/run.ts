@@ -60,7 +60,9 @@ export async function main(): Promise<void> {
     const w = Math.max(...rows.map((r) => r.workload.length));
     console.log(`  ${'workload'.padEnd(w)}  ${'ours'.padStart(12)}  ${'plain TS'.padStart(12)}  ratio`);
     for (const r of rows) {
-      console.log(`  ${r.workload.padEnd(w)}  ${(fmt(r.wasm) + '/s').padStart(12)}  ${(fmt(r.ts) + '/s').padStart(12)}  ${r.ratio.toFixed(2)}x`);
+      // Rates read "M/s"; anything else (latencies in ns) carries its own unit.
+      const suffix = r.unit.endsWith('/s') ? '/s' : ` ${r.unit}`;
+      console.log(`  ${r.workload.padEnd(w)}  ${(fmt(r.wasm) + suffix).padStart(12)}  ${(fmt(r.ts) + suffix).padStart(12)}  ${r.ratio.toFixed(2)}x`);
     }
     out.sections.push({ name: s.name, description: s.description, rows });
   }

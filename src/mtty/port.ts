@@ -203,18 +203,22 @@ export class MttyPort {
     }
   }
 
-  /** Keep exactly one timer at the Uart's next deadline, none when it has nothing timed. */
+  /** At most one timer, never later than the Uart's next deadline; none is armed while nothing is timed. */
   schedule(synced = true): void {
     if (this.disposed) return;
     const delay = this.uart.nextDeadline();
-    if (delay < 0 && this.timerAt < 0) return; // nothing timed before or after: no clock read at all
+    // Timers are cancelled lazily: every received byte pushes the deadline back
+    // and every RBR read that empties the FIFO ends it, and a host timer
+    // cancelled and created per byte costs more than the register access. So a
+    // timer already armed stays: when it fires it either finds nothing timed
+    // (and is not re-armed) or finds the deadline ahead and re-arms for the rest.
+    if (delay < 0) return; // nothing timed: no clock read at all
     if (!synced) this.lastSync = this.clock.now(); // the idle stretch before this access held nothing timed
-    const at = delay < 0 ? -1 : this.lastSync + delay;
-    if (at === this.timerAt) return;
+    const at = this.lastSync + delay;
+    if (this.timerAt >= 0 && at >= this.timerAt) return;
     this.cancelTimer?.();
     this.cancelTimer = null;
     this.timerAt = at;
-    if (at < 0) return;
     this.cancelTimer = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => {
       this.cancelTimer = null;
       this.timerAt = -1;
