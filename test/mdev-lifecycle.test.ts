@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { ManualClock } from '../src/clock/clock.js';
 import { loadMtty } from '../src/mtty/load.js';
 import type { MdevUevent } from '../src/mdev/uevent.js';
-import { DOC_UUID, expectErrno, expectErrnoSync, freshMtty } from './mtty-support.js';
+import { DOC_UUID, expectErrno, expectErrnoSync, freshMtty } from './support/mtty-support.js';
 
 test('types: names, device_api, fresh available_instances 24/12', async () => {
   const { parent, type1, type2 } = await freshMtty();

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DOC_UUID, expectErrno, expectErrnoSync, freshMtty } from './mtty-support.js';
+import { DOC_UUID, expectErrno, expectErrnoSync, freshMtty } from './support/mtty-support.js';
 
 const PARENT = '/sys/devices/virtual/mtty/mtty';
 const TYPES = `${PARENT}/mdev_supported_types`;

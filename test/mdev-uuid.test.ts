@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { validate as uuidValidate } from 'uuid';
 import { generateMdevUuid, parseMdevUuid } from '../src/mdev/uuid.js';
 import { parseRemoveValue } from '../src/mdev/remove-value.js';
-import { DOC_UUID, expectErrnoSync } from './mtty-support.js';
+import { DOC_UUID, expectErrnoSync } from './support/mtty-support.js';
 
 test('the kernel doc UUID is accepted although RFC validation rejects it', () => {
   assert.is(uuidValidate(DOC_UUID), false, 'the uuid package would reject it');

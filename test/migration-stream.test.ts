@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { VFIO_DEVICE_STATE as S, regionOffset } from '../src/vfio/uapi.js';
 import { nextMigrationState } from '../src/vfio/migration-arcs.js';
 import type { MigrationDataFile, VfioDevice } from '../src/vfio/api.js';
-import { DOC_UUID, expectErrnoSync, freshMtty } from './mtty-support.js';
+import { DOC_UUID, expectErrnoSync, freshMtty } from './support/mtty-support.js';
 
 const BAR0 = regionOffset(0);
 const BAR1 = regionOffset(1);

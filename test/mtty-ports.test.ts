@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { regionOffset } from '../src/vfio/uapi.js';
 import { VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD } from '../src/vfio/uapi.js';
-import { CountingSink, expectErrnoSync, freshMtty } from './mtty-support.js';
+import { CountingSink, expectErrnoSync, freshMtty } from './support/mtty-support.js';
 
 const BAR0 = regionOffset(0);
 const BAR1 = regionOffset(1);

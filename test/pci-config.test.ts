@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { MttyConfigSpace } from '../src/pci/mtty-config-space.js';
 import { lspciHexDump } from '../src/pci/lspci-dump.js';
 import { regionOffset, VFIO_PCI_CONFIG_REGION_INDEX } from '../src/vfio/uapi.js';
-import { DOC_UUID, expectErrnoSync, freshMtty } from './mtty-support.js';
+import { DOC_UUID, expectErrnoSync, freshMtty } from './support/mtty-support.js';
 
 const CFG = regionOffset(VFIO_PCI_CONFIG_REGION_INDEX);
 

@@ -7,7 +7,7 @@ import {
   VFIO_PCI_CONFIG_REGION_INDEX,
   regionOffset,
 } from '../src/vfio/uapi.js';
-import { DOC_UUID, expectErrnoSync, freshMtty } from './mtty-support.js';
+import { DOC_UUID, expectErrnoSync, freshMtty } from './support/mtty-support.js';
 
 const BAR0 = regionOffset(0);
 const BAR1 = regionOffset(1);

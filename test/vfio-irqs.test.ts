@@ -10,7 +10,7 @@ import {
   VFIO_IRQ_SET_DATA_NONE as NONE,
   regionOffset,
 } from '../src/vfio/uapi.js';
-import { CountingSink, expectErrnoSync, freshMtty } from './mtty-support.js';
+import { CountingSink, expectErrnoSync, freshMtty } from './support/mtty-support.js';
 import type { UartProfile } from '../src/mtty/port-uart.js';
 
 const INTX = 0;

@@ -15,7 +15,7 @@ import { VfioUserClient } from '../src/vfio-user/client.js';
 import { native } from '../src/vfio-user/native.js';
 import { qemuStartup, qemuShutdown } from '../src/vfio-user/qemu-startup.js';
 import { MttyError } from '../src/errors/errno.js';
-import { FakeMdev } from './vfio-user-fake-device.js';
+import { FakeMdev } from './support/vfio-user-fake-device.js';
 
 function tmp() {
   const dir = mkdtempSync(join(tmpdir(), 'mtty-vu-'));

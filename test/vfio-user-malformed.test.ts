@@ -4,34 +4,15 @@
  * the framing is intact, the next client otherwise).
  */
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attachVfioUser } from '../src/vfio-user/serve.js';
 import { VfioUserClient } from '../src/vfio-user/client.js';
 import { native } from '../src/vfio-user/native.js';
 import { CMD, FLAG_ERROR, TYPE_REPLY } from '../src/vfio-user/protocol.js';
-import { FakeMdev } from './vfio-user-fake-device.js';
+import { serveFakeDevice } from './support/vfio-user-fake-device.js';
 
-function setup() {
-  const dir = mkdtempSync(join(tmpdir(), 'mtty-vu-'));
-  const path = join(dir, 'dev.sock');
-  const mdev = new FakeMdev();
-  const logs: string[] = [];
-  const server = attachVfioUser(mdev, path, { log: (l) => logs.push(l) });
-  return {
-    path,
-    mdev,
-    logs,
-    server,
-    async done() {
-      await server.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const setup = serveFakeDevice;
 
 /** A raw header: id, command, size, flags, error. */
 function header(id: number, command: number, size: number, flags = 0, error = 0): Buffer {

@@ -4,36 +4,16 @@
  * passed as SCM_RIGHTS and read back after a UART interrupt.
  */
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync, statSync, openSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, statSync, openSync, closeSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attachVfioUser } from '../src/vfio-user/serve.js';
 import { VfioUserClient } from '../src/vfio-user/client.js';
 import { native } from '../src/vfio-user/native.js';
 import { qemuShutdown, qemuStartup } from '../src/vfio-user/qemu-startup.js';
 import { CMD } from '../src/vfio-user/protocol.js';
-import { FakeMdev } from './vfio-user-fake-device.js';
+import { serveFakeDevice } from './support/vfio-user-fake-device.js';
 
-function setup() {
-  const dir = mkdtempSync(join(tmpdir(), 'mtty-vu-'));
-  const path = join(dir, 'dev.sock');
-  const mdev = new FakeMdev();
-  const logs: string[] = [];
-  const server = attachVfioUser(mdev, path, { log: (l) => logs.push(l) });
-  return {
-    dir,
-    path,
-    mdev,
-    logs,
-    server,
-    async done() {
-      await server.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const setup = serveFakeDevice;
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 

@@ -2,10 +2,10 @@
  * Helpers shared by the mdev/vfio/pci/mtty/migration tests (no tests here).
  */
 import * as assert from 'uvu/assert';
-import { ManualClock } from '../src/clock/clock.js';
-import { isMttyError, type ErrnoName } from '../src/errors/errno.js';
-import { loadMtty, type LoadMttyOptions } from '../src/mtty/load.js';
-import type { IrqSink } from '../src/vfio/api.js';
+import { ManualClock } from '../../src/clock/clock.js';
+import { isMttyError, type ErrnoName } from '../../src/errors/errno.js';
+import { loadMtty, type LoadMttyOptions } from '../../src/mtty/load.js';
+import type { IrqSink } from '../../src/vfio/api.js';
 
 /** Assert that fn throws (or its promise rejects with) an MttyError with this errno. */
 export async function expectErrno(fn: () => unknown, code: ErrnoName): Promise<void> {

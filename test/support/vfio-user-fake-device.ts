@@ -8,9 +8,13 @@
  * GET_*_INFO, SET_IRQS (automasked INTx, ENOTTY for eventfd mask/unmask), an
  * interrupt on "IER gets THRI while the FIFO is empty", register storage.
  */
-import { fail } from '../src/errors/errno.js';
-import type { DeviceInfo, IrqInfo, IrqSet, IrqSink, RegionInfo, VfioDevice } from '../src/vfio/api.js';
-import { splitOffset } from '../src/vfio/uapi.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fail } from '../../src/errors/errno.js';
+import { attachVfioUser } from '../../src/vfio-user/serve.js';
+import type { DeviceInfo, IrqInfo, IrqSet, IrqSink, RegionInfo, VfioDevice } from '../../src/vfio/api.js';
+import { splitOffset } from '../../src/vfio/uapi.js';
 
 export class FakeMtty implements VfioDevice {
   readonly bar0 = new Uint8Array(8);
@@ -172,4 +176,24 @@ export class FakeMdev {
       },
     });
   }
+}
+
+/** A FakeMdev served on a fresh socket in a temp dir; done() closes and cleans up. */
+export function serveFakeDevice() {
+  const dir = mkdtempSync(join(tmpdir(), 'mtty-vu-'));
+  const path = join(dir, 'dev.sock');
+  const mdev = new FakeMdev();
+  const logs: string[] = [];
+  const server = attachVfioUser(mdev, path, { log: (l) => logs.push(l) });
+  return {
+    dir,
+    path,
+    mdev,
+    logs,
+    server,
+    async done() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
