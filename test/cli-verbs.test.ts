@@ -157,4 +157,12 @@ test('help lists the verbs', async () => {
   }
 });
 
+test('reg: a register name that is not one (even an Object.prototype key) is bad usage, exit 2, before any daemon is asked', async () => {
+  for (const bad of ['constructor', 'toString', '__proto__', 'foo']) {
+    const r = await run(['reg', DOC_UUID, '0', bad, '--socket', join(tmpdir(), 'mtty-no-daemon-here.sock')]);
+    assert.is(r.code, 2, bad);
+    assert.match(r.err, /--reg must be a number/);
+  }
+});
+
 test.run();

@@ -55,4 +55,13 @@ test('remove value: kstrtoul base 0', () => {
   }
 });
 
+test('remove value: a number beyond an unsigned long is EINVAL (kstrtoul ERANGE), the largest one removes', () => {
+  assert.is(parseRemoveValue('18446744073709551615'), true);
+  assert.is(parseRemoveValue('0xffffffffffffffff'), true);
+  assert.is(parseRemoveValue('00000000000000000000000000001'), true);
+  for (const big of ['18446744073709551616', '0x10000000000000000', '02000000000000000000000', '99999999999999999999999999\n']) {
+    expectErrnoSync(() => parseRemoveValue(big), 'EINVAL');
+  }
+});
+
 test.run();

@@ -208,4 +208,61 @@ test('reset: migration state back to RUNNING and data fds disabled; close disabl
   again.close();
 });
 
+test('close in PRE_COPY_P2P drops the fd but keeps the state; STOP_COPY then hands out a new fd with the whole stream', async () => {
+  const { type2 } = await freshMtty();
+  const mdev = type2.create();
+  const dev = mdev.open();
+  busy(dev, BAR1, 'hi');
+  const pre = mig(dev).setState(S.PRE_COPY_P2P)!;
+  assert.is(pre.read(100).length, 24);
+  dev.close();
+  const again = mdev.open();
+  assert.is(mig(again).state, S.PRE_COPY_P2P);
+  const f = mig(again).setState(S.STOP_COPY);
+  assert.ok(f, 'STOP_COPY must return a data fd when the PRE_COPY one is gone');
+  const bytes = drain(f!);
+  assert.is(bytes.length, 96);
+  assert.equal([...bytes.subarray(0, 8)], MAGIC_BYTES);
+  assert.equal(bytes, mdev.vendor.saveState());
+  again.close();
+});
+
+test('resume fd: GET_PRECOPY_INFO is ENOTTY (the resuming fd has no ioctl handler)', async () => {
+  const { type1 } = await freshMtty();
+  const dev = type1.create().open();
+  const file = mig(dev).setState(S.RESUMING)!;
+  expectErrnoSync(() => file.precopyInfo(), 'ENOTTY');
+  dev.close();
+});
+
+test('a stream whose second port record is refused leaves the first port exactly as it was (full state, not just its record)', async () => {
+  const { type2 } = await freshMtty();
+  const mdev = type2.create();
+  const dev = mdev.open();
+  busy(dev, BAR0, 'A');
+  dev.write(BAR0 + 4, 1, 0x1b);
+  const before = mdev.vendor.ports.map((p) => p.uart.saveState());
+  const stream = mdev.vendor.saveState();
+  stream[24 + 36 + 24] = 200; // port 1 FIFO head out of range
+  expectErrnoSync(() => mdev.vendor.restoreState(stream), 'EINVAL');
+  assert.equal(mdev.vendor.ports.map((p) => p.uart.saveState()), before);
+  // The same through the resume fd: RESUMING -> STOP refuses, nothing changes.
+  const f = mig(dev).setState(S.RESUMING)!;
+  f.write(stream);
+  expectErrnoSync(() => mig(dev).setState(S.STOP), 'EINVAL');
+  assert.equal(mdev.vendor.ports.map((p) => p.uart.saveState()), before);
+  dev.close();
+});
+
+test('resume fd: the size check comes before the disabled check (ENOMEM, then ENODEV), as in the sample', async () => {
+  const { type1 } = await freshMtty();
+  const dev = type1.create().open();
+  const file = mig(dev).setState(S.RESUMING)!;
+  dev.reset(); // disables the fd
+  expectErrnoSync(() => file.write(new Uint8Array(61)), 'ENOMEM');
+  expectErrnoSync(() => file.write(new Uint8Array(4)), 'ENODEV');
+  expectErrnoSync(() => file.write(new Uint8Array(4), 0), 'ESPIPE');
+  dev.close();
+});
+
 test.run();

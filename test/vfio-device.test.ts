@@ -125,4 +125,19 @@ test('a closed handle answers EBADF; the device is reachable again through a new
   again.close();
 });
 
+test('migration ops taken from a handle fail EBADF after it is closed; they cannot drive the next opener', async () => {
+  const { dev, mdev } = await openDual();
+  const stale = dev.migration!;
+  assert.is(stale.state, 2); // RUNNING
+  dev.close();
+  const again = mdev.open();
+  expectErrnoSync(() => stale.setState(3), 'EBADF');
+  expectErrnoSync(() => stale.state, 'EBADF');
+  expectErrnoSync(() => stale.dataSize(), 'EBADF');
+  assert.is(again.migration!.state, 2);
+  assert.is(again.migration!.dataSize(), 96);
+  assert.is(again.migration!.flags, 7);
+  again.close();
+});
+
 test.run();

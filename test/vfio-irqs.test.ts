@@ -244,4 +244,25 @@ test('bad SET_IRQS shapes are EINVAL, never a TypeError', async () => {
   expectErrnoSync(() => set(dev, { flags: BOOL | TRIGGER, index: INTX, data: 'yes' as never }), 'EINVAL');
 });
 
+test('a bad eventfd is only looked up where an fd is bound: other paths give their own errno; a failed bind keeps the old set-up', async () => {
+  const { dev, vendor } = await open();
+  dev.getInfo();
+  const junk = [42 as never];
+  expectErrnoSync(() => set(dev, { flags: EVENTFD | TRIGGER, index: 2, data: junk }), 'ENOTTY');
+  expectErrnoSync(() => set(dev, { flags: EVENTFD | TRIGGER, index: 4, data: junk }), 'ENOTTY');
+  set(dev, { flags: EVENTFD, index: INTX, data: junk }); // no action bit: accepted, nothing done
+  const msi = new CountingSink();
+  set(dev, { flags: EVENTFD | TRIGGER, index: MSI, data: [msi] });
+  // INTx cannot be enabled while MSI is: EINVAL before any fd is looked at.
+  expectErrnoSync(() => set(dev, { flags: EVENTFD | TRIGGER, index: INTX, data: junk }), 'EINVAL');
+  expectErrnoSync(() => set(dev, { flags: EVENTFD | TRIGGER, index: MSI, data: junk }), 'EBADF');
+  assert.is(vendor.interrupts.mode, 'msi');
+  set(dev, { flags: NONE | TRIGGER, index: MSI });
+  assert.is(msi.count, 1);
+  set(dev, { flags: NONE | TRIGGER, index: MSI, count: 0 });
+  enableIntx(dev);
+  expectErrnoSync(() => set(dev, { flags: EVENTFD | MASK, index: INTX, data: junk }), 'ENOTTY');
+  expectErrnoSync(() => set(dev, { flags: EVENTFD | UNMASK, index: INTX, data: junk }), 'ENOTTY');
+});
+
 test.run();

@@ -21,7 +21,8 @@ const reg: CliCommand = {
     const [uuid, portText, regText, valueText] = p.positionals;
     if (!uuid || portText === undefined || regText === undefined) throw new UsageError('need <uuid> <port> <reg>');
     const port = optInt(p, 'port', portText)!;
-    const r = NAMES[regText.toLowerCase()] ?? optInt(p, 'reg', regText)!;
+    const name = regText.toLowerCase();
+    const r = Object.hasOwn(NAMES, name) ? NAMES[name] : optInt(p, 'reg', regText)!;
     if (valueText !== undefined) {
       const value = optInt(p, 'value', valueText)!;
       await withTransport(p, (t) => t.call('reg.write', { uuid, port, reg: r, value }));

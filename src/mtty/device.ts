@@ -270,11 +270,12 @@ export class MttyDevice implements MdevVendorDevice {
   // ---- internals ----
 
   private loadRecords(records: Uint8Array[]): void {
-    const before = this.ports.map((p) => p.uart.toMttyRecord());
+    // Full snapshots, not 36-byte records: a rollback must give back everything the ports held.
+    const before = this.ports.map((p) => p.uart.saveState());
     try {
       this.ports.forEach((p, i) => p.withUart((u) => u.fromMttyRecord(records[i])));
     } catch (e) {
-      this.ports.forEach((p, i) => p.withUart((u) => u.fromMttyRecord(before[i])));
+      this.ports.forEach((p, i) => p.withUart((u) => u.restoreState(before[i])));
       throw e;
     }
     this.refreshLine();

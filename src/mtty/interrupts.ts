@@ -1,6 +1,6 @@
 import { fail } from '../errors/errno.js';
 import type { IrqSet, IrqSink } from '../vfio/api.js';
-import { validateIrqSet, type IrqSetData } from '../vfio/set-irqs-validate.js';
+import { checkIrqSink, validateIrqSet, type IrqSetData } from '../vfio/set-irqs-validate.js';
 import {
   VFIO_IRQ_SET_ACTION_MASK,
   VFIO_IRQ_SET_ACTION_TRIGGER,
@@ -115,8 +115,9 @@ export class MttyInterrupts {
     }
     if (set.start !== 0 || set.count !== 1) fail('EINVAL', `${name} TRIGGER takes start 0 and count 1 (count 0 with DATA_NONE disables)`);
     if (data.type === 'eventfd') {
+      // Checked before the old one is dropped, so a bad fd leaves the set-up as it was.
+      const sink = checkIrqSink(data.sinks[0]);
       this.disable(index);
-      const sink = data.sinks[0];
       if (sink === null) return; // fd -1: stay disabled
       if (index === 'intx') this.intx = sink;
       else this.msi = sink;

@@ -91,11 +91,13 @@ export class ResumeFile extends DataFile {
   }
 
   write(data: Uint8Array, offset?: number): number {
-    this.alive(offset);
+    if (offset !== undefined) this.alive(offset); // ESPIPE
     if (!(data instanceof Uint8Array)) fail('EFAULT', 'migration data must be a Uint8Array');
+    // The sample checks the size before it looks at the fd's state: too much data is ENOMEM even on a disabled fd.
     if (this.filled + data.length > this.size) {
       fail('ENOMEM', `this device's migration stream is ${this.size} bytes; ${this.filled + data.length} would not fit`);
     }
+    this.alive(undefined); // ENODEV
     const before = this.filled;
     this.buffer.set(data, this.filled);
     this.filled += data.length;
@@ -107,6 +109,7 @@ export class ResumeFile extends DataFile {
   }
 
   precopyInfo(): { initialBytes: number; dirtyBytes: number } {
-    fail('EINVAL', 'GET_PRECOPY_INFO is only valid on a saving fd in PRE_COPY');
+    // The sample's resuming fd has no ioctl handler at all: every ioctl on it is ENOTTY.
+    fail('ENOTTY', 'the resuming migration fd takes no ioctls (GET_PRECOPY_INFO is for a saving fd in PRE_COPY)');
   }
 }

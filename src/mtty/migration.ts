@@ -90,13 +90,15 @@ export class MttyMigration implements VfioMigration {
       this.saving = new SaveFile(encodeMttyHeader(this.ports.nrPorts), () => this.inPrecopy());
       return this.saving;
     }
-    if (arc(S.PRE_COPY_P2P, S.STOP_COPY)) {
+    if (arc(S.PRE_COPY_P2P, S.STOP_COPY) && this.saving) {
       // The port records go on the end of the fd the user already has; no new fd.
       const recs = this.ports.saveRecords();
-      this.saving?.append(encodeMttyStream(recs).subarray(MTTY_HEADER_SIZE));
+      this.saving.append(encodeMttyStream(recs).subarray(MTTY_HEADER_SIZE));
       return null;
     }
-    if (arc(S.STOP, S.STOP_COPY)) {
+    // STOP -> STOP_COPY, or PRE_COPY_P2P -> STOP_COPY after a close dropped the
+    // PRE_COPY fd (the state survives a close): a new fd with the whole stream, as the sample does.
+    if (arc(S.STOP, S.STOP_COPY) || arc(S.PRE_COPY_P2P, S.STOP_COPY)) {
       this.saving = new SaveFile(encodeMttyStream(this.ports.saveRecords()), () => false);
       return this.saving;
     }

@@ -52,9 +52,29 @@ export class VfioOpenHandle implements VfioDevice {
     return this.target().writeBytes(pos, data);
   }
 
+  /**
+   * The migration ops through this handle: like every other call they fail
+   * EBADF once the handle is closed, even through a reference taken before.
+   */
   get migration(): VfioMigration | undefined {
-    return this.target().migration;
+    if (!this.target().migration) return undefined;
+    if (!this.migrationView) {
+      const mig = () => this.target().migration as VfioMigration;
+      this.migrationView = {
+        get flags() {
+          return mig().flags;
+        },
+        get state() {
+          return mig().state;
+        },
+        setState: (state) => mig().setState(state),
+        dataSize: () => mig().dataSize(),
+      };
+    }
+    return this.migrationView;
   }
+
+  private migrationView: VfioMigration | null = null;
 
   /** Last close: the device drops eventfds and masks, then the mdev may be removed. */
   close(): void {

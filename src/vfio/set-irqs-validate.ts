@@ -18,6 +18,19 @@ export type IrqSetData =
   | { type: 'eventfd'; sinks: (IrqSink | null)[] };
 
 /**
+ * The eventfd lookup (eventfd_ctx_fdget): done by the driver only where it
+ * binds an fd, not by the core's common checks, so a bad "fd" on a path that
+ * never binds (MSI-X, MASK via eventfd, a refused TRIGGER) gets that path's errno.
+ */
+export function checkIrqSink(v: IrqSink | null, i = 0): IrqSink | null {
+  if (v === null || v === undefined) return null; // fd -1
+  if (typeof v !== 'object' || typeof (v as IrqSink).signal !== 'function') {
+    fail('EBADF', `SET_IRQS eventfd ${i} is not an IrqSink (an object with signal())`);
+  }
+  return v;
+}
+
+/**
  * The vfio core's common SET_IRQS checks (vfio_set_irqs_validate_and_prepare),
  * done before any driver code runs. `numIrqs` is what the driver passes: mtty
  * passes the num_irqs it cached at GET_INFO, so before GET_INFO it is 0 and
@@ -50,14 +63,8 @@ export function validateIrqSet(set: IrqSet, numIrqs: number): IrqSetData {
     }
     case VFIO_IRQ_SET_DATA_EVENTFD: {
       const data = payload(set, count);
-      const sinks = data.map((v, i) => {
-        if (v === null || v === undefined) return null; // fd -1
-        if (typeof v !== 'object' || typeof (v as IrqSink).signal !== 'function') {
-          fail('EBADF', `SET_IRQS eventfd ${i} is not an IrqSink (an object with signal())`);
-        }
-        return v as IrqSink;
-      });
-      return { type: 'eventfd', sinks };
+      // Entries are checked with checkIrqSink where they are bound.
+      return { type: 'eventfd', sinks: data as (IrqSink | null)[] };
     }
     default:
       fail('EINVAL', 'SET_IRQS needs exactly one of DATA_NONE, DATA_BOOL, DATA_EVENTFD');
