@@ -100,4 +100,28 @@ test('a host back-end takes a port: TX goes to the host, host bytes arrive in RB
   assert.is(dev.read(BAR1 + RBR, 1), 0x21);
 });
 
+test('restoring a snapshot taken in loopback keeps an attached host line: TX still reaches the host', async () => {
+  const { type2, clock } = await freshMtty();
+  const mdev = type2.create();
+  const dev = mdev.open();
+  dev.write(BAR1 + 7, 1, 0x5a); // SCR: chip state the snapshot carries
+  const snap = mdev.vendor.snapshot(); // both ports in loopback here
+  const port = mdev.vendor.ports[1];
+  const sent: number[] = [];
+  const link = port.takeForHost((b) => sent.push(b));
+  link.setModemInputs(0); // the host line: nothing asserted
+  dev.write(BAR1 + 7, 1, 0x00);
+  mdev.vendor.restoreSnapshot(snap);
+  assert.is(dev.read(BAR1 + 7, 1), 0x5a, 'chip state restored');
+  assert.is(port.uart.wiring, 'host', 'the board wiring is not part of the chip state');
+  assert.is(dev.read(BAR1 + 6, 1) & 0xf0, 0x00, 'MSR shows the line as it is now, not as it was');
+  dev.write(BAR1 + RBR, 1, 0x68);
+  clock.advance(1e8);
+  assert.equal(sent, [0x68], 'TX goes to the host back-end');
+  assert.is(dev.read(BAR1 + LSR, 1) & 0x01, 0, 'nothing looped back');
+  link.release();
+  dev.close();
+  await mdev.remove();
+});
+
 test.run();

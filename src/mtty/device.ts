@@ -258,7 +258,7 @@ export class MttyDevice implements MdevVendorDevice {
     // Validate every part before changing anything, so a bad snapshot leaves the device as it was.
     const before = this.ports.map((p) => p.uart.saveState());
     try {
-      this.ports.forEach((p, i) => p.withUart((u) => u.restoreState(snap.uarts[i])));
+      this.ports.forEach((p, i) => p.restoreUart(snap.uarts[i]));
       this.config.load(snap.config);
     } catch (e) {
       this.ports.forEach((p, i) => p.withUart((u) => u.restoreState(before[i])));

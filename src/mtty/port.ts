@@ -154,6 +154,25 @@ export class MttyPort {
     return link;
   }
 
+  /**
+   * Restore the UART from a full snapshot, keeping what belongs to the board
+   * and the line, not the chip: where TX goes (wiring, so an attached host
+   * back-end keeps its line), the OUT2 gate, and the modem inputs the line
+   * drives now (a difference to the snapshot shows up as MSR delta bits, as a
+   * line change would).
+   */
+  restoreUart(bytes: Uint8Array): void {
+    this.withUart((u) => {
+      const wiring = u.wiring;
+      const gate = u.out2Gate;
+      const modem = u.modemInputs;
+      u.restoreState(bytes);
+      u.wiring = wiring;
+      u.out2Gate = gate;
+      u.setModemInputs(modem);
+    });
+  }
+
   /** Bring the Uart's clock to now (fires any char timeout that is due). */
   sync(): void {
     const now = this.clock.now();
