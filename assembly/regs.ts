@@ -9,7 +9,7 @@ import {
   S_MTTYTRIG, S_MTTYMAX, S_RXERRS, S_RXDATA, S_RXHEAD,
 } from './layout';
 import {
-  LCR_DLAB, IER_THRI, IIR_THRI, LSR_DR, LSR_THRE, LSR_TEMT, LSR_FIFOERR, LSR_ERRORS,
+  LCR_DLAB, IER_THRI, IIR_THRI, LSR_DR, LSR_OE, LSR_THRE, LSR_TEMT, LSR_FIFOERR, LSR_ERRORS,
   FCR_ENABLE, FCR_CLEAR_RX, FCR_CLEAR_TX,
 } from './regbits';
 import { rxCount, txCount, rxPop, rxClear, txClear } from './fifo';
@@ -48,7 +48,8 @@ export function pcPeek(p: usize, off: u32): u32 {
     case 3:
       return load<u8>(p + S_LCR);
     case 4:
-      return load<u8>(p + S_MCR);
+      // Stored &0x1F by pcWrite; a raw byte from the mtty profile (switch or record) still reads 0 in bits 5-7.
+      return <u32>load<u8>(p + S_MCR) & 0x1f;
     case 5:
       return pcLsr(p);
     case 6:
@@ -108,16 +109,26 @@ export function pcRead(h: u32, p: usize, off: u32): u32 {
   return v;
 }
 
+/**
+ * RX FIFO reset. PE/FE/BI belong to the character at the top of the FIFO, so
+ * they go with the bytes (else a spurious RLS interrupt with no character
+ * behind it remains); OE is not a character's and stays until LSR is read.
+ */
+function resetRx(p: usize): void {
+  rxClear(p);
+  store<u8>(p + S_LSRERR, load<u8>(p + S_LSRERR) & LSR_OE);
+}
+
 function writeFcr(h: u32, p: usize, v: u32): void {
   const old = <u32>load<u8>(p + S_FCR);
   if (((old ^ v) & FCR_ENABLE) != 0) {
     // Toggling FIFO mode clears both FIFOs; the empty transmitter then asks for data.
-    rxClear(p);
+    resetRx(p);
     txClear(p);
     store<u8>(p + S_THRP, 1);
   }
   if ((v & FCR_ENABLE) != 0) {
-    if ((v & FCR_CLEAR_RX) != 0) rxClear(p);
+    if ((v & FCR_CLEAR_RX) != 0) resetRx(p);
     if ((v & FCR_CLEAR_TX) != 0) {
       txClear(p);
       store<u8>(p + S_THRP, 1);

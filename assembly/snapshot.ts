@@ -14,7 +14,8 @@
  *      27 dlab = LCR bit 7, 28 overrun = LSR.OE, 29 pad
  *      30-31 divisor u16 LE = DLM:DLL, 32 fcr, 33 max_fifo_size, 34 intr_trigger_level, 35 pad
  *    Lost on export: PE/FE/BI and their per-byte flags, MSR deltas, THRE/CTI
- *    pending, the TX FIFO (always empty) and the clocks. Import resets those.
+ *    pending, the TX FIFO (always empty) and the clocks. Import resets those,
+ *    except THRE pending, which import sets (the transmitter is empty).
  */
 import {
   STATE_BYTES, S_FLAGS, S_IRQ, S_RXHEAD, S_RXCOUNT, S_TXHEAD, S_TXCOUNT, S_RXERRS, S_RXFLAGS,
@@ -142,7 +143,11 @@ export function fromMtty(h: u32, p: usize, len: u32): i32 {
   store<u8>(p + S_MTTYMAX, <u8>max);
   store<u8>(p + S_MTTYTRIG, load<u8>(IO + 34));
   store<u8>(p + S_MSRDELTA, 0);
-  store<u8>(p + S_THRP, 0);
+  // The transmitter is empty after the import and the record cannot say whether
+  // its THRE interrupt was already acknowledged: re-assert it (as vm-superio's
+  // from_state does). A spurious THRE costs a driver one IIR read; a lost one
+  // stalls its TX for good (Firecracker's "TX stall after snapshot restore").
+  store<u8>(p + S_THRP, 1);
   store<u8>(p + S_CTIP, 0);
   txClear(p);
   restartTimeout(p);

@@ -99,6 +99,50 @@ test('console attaches a pty through host.attach, round-trips a line through the
   }
 });
 
+test('a console that quit leaves no listener on stdin: a second console on the same stdin gets each line once', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mtty-console-'));
+  const socket = path.join(dir, 'control.sock');
+  const ports = [{ uart: Uart.create({ profile: 'pc16550d' }) }];
+  const rx: number[] = [];
+  const uart = ports[0]!.uart;
+  uart.write(LCR, 0x03);
+  uart.write(FCR, 0x01);
+  uart.write(IER, 0x01);
+  uart.onIrqLine = (level) => {
+    if (level) setImmediate(() => { while (uart.read(LSR) & 1) rx.push(uart.read(RBR)); });
+  };
+  const registry = new HostRegistry();
+  const server = await fakeDaemon(socket, hostOps((u) => (u === UUID ? { ports } : undefined), registry));
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.on('data', (d) => (err += d));
+  const listeners = () => stdin.listenerCount('data') + stdin.listenerCount('end');
+  const before = listeners();
+  try {
+    const io = { stdin, stdout, stderr };
+    const first = commands.console!.run([UUID, '--socket', socket], io);
+    await until(() => err.includes('Line mode'), 'first banner');
+    stdin.write('\x01x'); // Ctrl-A X
+    assert.is(await first, 0);
+    assert.is(listeners(), before, 'the first console removed its stdin listeners');
+    err = '';
+    const second = commands.console!.run([UUID, '--socket', socket], io);
+    await until(() => err.includes('Line mode'), 'second banner');
+    stdin.write('once\n');
+    await until(() => Buffer.from(rx).toString('latin1').includes('once\r'), 'the line reaches the guest');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.is(Buffer.from(rx).toString('latin1'), 'once\r', 'each typed line arrives once');
+    stdin.end();
+    assert.is(await second, 0);
+  } finally {
+    await registry.closeAll();
+    server.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('interactive console in tmux: banner, raw keys echoed through the UART, Ctrl-A X exits and detaches', async () => {
   const tag = `${process.pid}-${Date.now().toString(36)}`;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mtty-console-tty-'));

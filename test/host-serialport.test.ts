@@ -205,4 +205,23 @@ test('opening a missing device is ENOENT and leaves the UART as it was', async (
   assert.is(uart.onTransmit, null);
 });
 
+test('two attaches racing on one UART: the loser is closed, not left feeding RX after detach', async () => {
+  const uart = Uart.create({ profile: 'pc16550d' });
+  uart.wiring = 'loopback';
+  const clock = new ManualClock();
+  const paths = [`/dev/ttyMOCK${n++}`, `/dev/ttyMOCK${n++}`];
+  for (const p of paths) binding.createPort(p, { record: true });
+  const backends = paths.map((p) => createBackend(`serialport:${p}`, { clock, binding }) as SerialPortBackend);
+  // Two control requests for the same port in flight at once (two consoles, a script and a user).
+  const atts = await Promise.all(backends.map((b) => attachBackend(uart, b)));
+  const states = backends.map((b) => b.status().state);
+  assert.equal(states.filter((s) => s === 'connected').length, 1, `exactly one line on the port, got ${states.join(', ')}`);
+  const last = atts[atts.length - 1]!;
+  assert.is(last.backend.status().state, 'connected', 'the later request wins');
+  await last.detach();
+  assert.equal(backends.map((b) => b.status().state), ['closed', 'closed'], 'nothing left open after detach');
+  assert.is(uart.wiring, 'loopback');
+  assert.is(uart.onTransmit, null);
+});
+
 test.run();

@@ -29,6 +29,31 @@ test('FCR RX reset (0x03) empties the RX FIFO and keeps FIFO mode', () => {
   u.dispose();
 });
 
+test('FCR RX reset drops the PE/FE/BI of the cleared bytes (no RLS interrupt without a character); OE stays', () => {
+  const u = Uart.create();
+  u.write(2, 0x01);
+  u.write(1, 0x04); // RLS interrupts only
+  u.receiveError(0x00, 0x10); // break: BI with one 0x00 byte
+  assert.is(u.peek(5), 0xf1);
+  assert.is(u.peek(2), 0xc6);
+  u.write(2, 0x03);
+  assert.is(u.peek(2), 0xc1, 'no line-status interrupt left for a byte that is gone');
+  assert.not.ok(u.irq);
+  assert.is(u.read(5), 0x60);
+  // An overrun is not a property of a FIFO byte: an RX reset keeps OE until LSR is read.
+  fill(u, 17);
+  u.write(2, 0x03);
+  assert.is(u.read(2), 0xc6);
+  assert.is(u.read(5), 0x62);
+  assert.is(u.read(5), 0x60);
+  // The same when leaving FIFO mode, which also clears the RX FIFO.
+  u.receiveError(0x41, 0x04);
+  u.write(2, 0x00);
+  assert.is(u.read(2), 0x01);
+  assert.is(u.read(5), 0x60);
+  u.dispose();
+});
+
 for (const [fcr, level] of [[0x01, 1], [0x41, 4], [0x81, 8], [0xc1, 14]] as const) {
   test(`trigger level ${level} (FCR 0x${fcr.toString(16)}): RDA at ${level} bytes, not before, dropped below it`, () => {
     const u = Uart.create();

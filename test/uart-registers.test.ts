@@ -50,6 +50,23 @@ test('MCR bits 5-7 read as 0', () => {
   u.dispose();
 });
 
+test('MCR bits 5-7 read as 0 also for state that came from the mtty profile (switch, or a sample record)', () => {
+  const u = Uart.create({ profile: 'mtty' });
+  u.write(4, 0xeb); // the sample stores MCR raw (AFE 0x20 and bits 6-7 included)
+  assert.is(u.read(4), 0xeb);
+  u.profile = 'pc16550d';
+  assert.is(u.read(4), 0x0b);
+  assert.is(u.peek(4), 0x0b);
+  const v = Uart.create();
+  const rec = Uart.create({ profile: 'mtty' });
+  rec.write(4, 0xe3);
+  v.fromMttyRecord(rec.toMttyRecord());
+  assert.is(v.read(4), 0x03);
+  u.dispose();
+  v.dispose();
+  rec.dispose();
+});
+
 test('IIR bit 5 is never set (Linux TI16750 probe concludes "not a 16750")', () => {
   const u = Uart.create();
   u.write(3, 0x00);

@@ -154,4 +154,29 @@ test('fromMttyRecord: EINVAL on wrong size or an inconsistent ring', () => {
   u.dispose();
 });
 
+test('fromMttyRecord (pc16550d): a pending THRE interrupt survives the record, so TX does not stall after migration', () => {
+  // Linux start_tx: IER RLSI|RDI -> RLSI|THRI|RDI with the transmitter empty: THRE pending, line high.
+  const a = Uart.create();
+  a.write(3, 0x03);
+  a.write(2, 0xc1);
+  a.write(4, 0x0b);
+  a.write(1, 0x05);
+  a.write(1, 0x07);
+  assert.is(a.peek(2), 0xc2);
+  assert.ok(a.irq);
+  const b = Uart.create();
+  const lines: boolean[] = [];
+  b.onIrqLine = (l) => lines.push(l);
+  b.fromMttyRecord(a.toMttyRecord());
+  assert.is(b.peek(2), 0xc2, 'IIR still says THRE');
+  assert.ok(b.irq, 'the line is re-asserted');
+  assert.equal(lines, [true]);
+  // Acknowledged as usual: reading IIR clears it, and it does not come back by itself.
+  assert.is(b.read(2), 0xc2);
+  assert.is(b.read(2), 0xc1);
+  assert.not.ok(b.irq);
+  a.dispose();
+  b.dispose();
+});
+
 test.run();

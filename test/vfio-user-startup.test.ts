@@ -12,6 +12,7 @@ import { native } from '../src/vfio-user/native.js';
 import { qemuShutdown, qemuStartup } from '../src/vfio-user/qemu-startup.js';
 import { CMD } from '../src/vfio-user/protocol.js';
 import { serveFakeDevice } from './support/vfio-user-fake-device.js';
+import { fail } from '../src/errors/errno.js';
 
 const setup = serveFakeDevice;
 
@@ -186,6 +187,51 @@ test('device errors come back as error replies with the errno', async () => {
   } finally {
     await t.done();
   }
+});
+
+test('a start-up that fails after the INTx eventfd was set leaks no eventfd on the client side', async () => {
+  const base = openFds();
+  const t = setup();
+  const dev = t.mdev.device;
+  const setIrqs = dev.setIrqs.bind(dev);
+  // A device that refuses the INTx MASK QEMU sends next (any later step failing is the same).
+  dev.setIrqs = (set) => {
+    if ((set.flags & 0x38) === 0x08) fail('EIO', 'mask refused');
+    setIrqs(set);
+  };
+  const client = VfioUserClient.connect(t.path);
+  try {
+    let err: unknown = null;
+    await qemuStartup(client).catch((e) => (err = e));
+    assert.ok(err, 'start-up failed as arranged');
+    await client.close();
+  } finally {
+    await t.done();
+  }
+  assert.is(openFds(), base, 'every fd of the attempt is closed (socket, eventfds)');
+});
+
+test('qemuShutdown closes our eventfd copy even when the server refuses the INTx disable', async () => {
+  const base = openFds();
+  const t = setup();
+  const dev = t.mdev.device;
+  const client = VfioUserClient.connect(t.path);
+  try {
+    const r = await qemuStartup(client);
+    const setIrqs = dev.setIrqs.bind(dev);
+    dev.setIrqs = (set) => {
+      if ((set.flags & 0x38) === 0x20 && set.count === 0) fail('EIO', 'disable refused');
+      setIrqs(set);
+    };
+    let err: unknown = null;
+    await qemuShutdown(client, r).catch((e) => (err = e));
+    assert.ok(err, 'shutdown failed as arranged');
+    assert.is(r.intx, null);
+    await client.close();
+  } finally {
+    await t.done();
+  }
+  assert.is(openFds(), base, 'the INTx eventfd copy is closed');
 });
 
 test.run();

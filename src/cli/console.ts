@@ -163,6 +163,13 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     );
   };
 
+  // Our stdin listeners, removed on exit: stdin outlives this console (a caller may
+  // run another one on it), and a stale handler would keep writing to our closed fd.
+  const stdinListeners: [string, (...a: any[]) => void][] = [];
+  const onStdin = (ev: 'data' | 'end', fn: (...a: any[]) => void) => {
+    stdinListeners.push([ev, fn]);
+    stdin.on(ev, fn);
+  };
   const code = await new Promise<number>((resolve) => {
     const keys = { pending: false };
     let partial = '';
@@ -180,13 +187,13 @@ async function run(argv: string[], io: CliIO): Promise<number> {
 
     if (interactive) {
       stdin.setRawMode(true);
-      stdin.on('data', (d: Buffer) => {
+      onStdin('data', (d: Buffer) => {
         const { send: bytes, quit } = filterKeys(d, keys);
         send(bytes);
         if (quit) finish(0);
       });
     } else {
-      stdin.on('data', (d: Buffer | string) => {
+      onStdin('data', (d: Buffer | string) => {
         const { send: bytes, quit } = filterKeys(typeof d === 'string' ? Buffer.from(d) : d, keys);
         partial += Buffer.from(bytes).toString('latin1');
         let nl: number;
@@ -196,7 +203,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
         }
         if (quit) finish(0);
       });
-      stdin.on('end', () => {
+      onStdin('end', () => {
         if (partial) send(Buffer.from(partial, 'latin1'));
         void writing.then(() => finish(0));
       });
@@ -206,6 +213,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
 
   // Leave the user's terminal as we found it, then give the port back to loopback.
   if (interactive) stdin.setRawMode(false);
+  for (const [ev, fn] of stdinListeners) stdin.off(ev, fn);
   stdin.pause();
   await writing;
   pty.destroy(); // owns fd from here on; closing it ourselves could hit a reused number

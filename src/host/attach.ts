@@ -22,6 +22,22 @@ export interface Attachment {
 
 const current = new WeakMap<HostUart, Attachment>();
 
+/**
+ * Attach and detach run one at a time per UART. Both await the host side
+ * (socat starting, a device opening), so two requests for one port in flight
+ * at once would each see the same "previous" line: both would attach, only
+ * one would be recorded, and the other - socat and all - would stay open,
+ * still feeding the port's RX after every detach.
+ */
+const queue = new WeakMap<HostUart, Promise<unknown>>();
+
+function serialized<T>(uart: HostUart, fn: () => Promise<T>): Promise<T> {
+  const before = queue.get(uart) ?? Promise.resolve();
+  const run = before.then(fn, fn);
+  queue.set(uart, run.catch(() => undefined));
+  return run;
+}
+
 /** The attachment currently on this UART, if any. */
 export function attachmentOf(uart: HostUart): Attachment | undefined {
   return current.get(uart);
@@ -34,7 +50,11 @@ export function attachmentOf(uart: HostUart): Attachment | undefined {
  * let go of the link first. If the new back-end fails after the old one was
  * closed, the port falls back to loopback and the error is rethrown.
  */
-export async function attachBackend(uart: HostUart, backend: HostBackend): Promise<Attachment> {
+export function attachBackend(uart: HostUart, backend: HostBackend): Promise<Attachment> {
+  return serialized(uart, () => attachNow(uart, backend));
+}
+
+async function attachNow(uart: HostUart, backend: HostBackend): Promise<Attachment> {
   const previous = current.get(uart);
   const prevLink = previous?.backend.status().link;
   const sameLink = prevLink !== undefined && backend.spec === previous?.backend.spec;
@@ -57,23 +77,26 @@ export async function attachBackend(uart: HostUart, backend: HostBackend): Promi
     async detach() {
       if (detached) return;
       detached = true;
-      await backend.close();
-      // Someone may have attached a newer back-end meanwhile; only restore loopback if the port is still ours.
-      if (current.get(uart) === att) {
-        current.delete(uart);
-        if (backend.kind !== 'loopback') {
-          try {
-            await new LoopbackBackend().attach(uart);
-          } catch {
-            // The port's UART is gone (device removed): there is no line left to restore.
-          }
-        }
-      }
+      await serialized(uart, () => detachNow());
     },
     kick: () => backend.kick(),
     status: () => backend.status(),
     onEvent: (l) => backend.onEvent(l),
   };
+  async function detachNow(): Promise<void> {
+    await backend.close();
+    // Someone may have attached a newer back-end meanwhile; only restore loopback if the port is still ours.
+    if (current.get(uart) === att) {
+      current.delete(uart);
+      if (backend.kind !== 'loopback') {
+        try {
+          await new LoopbackBackend().attach(uart);
+        } catch {
+          // The port's UART is gone (device removed): there is no line left to restore.
+        }
+      }
+    }
+  }
   current.set(uart, att);
   return att;
 }

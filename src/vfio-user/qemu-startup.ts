@@ -136,27 +136,33 @@ export async function qemuStartup(client: VfioUserClient, opts: StartupOptions =
       throw e;
     }
     steps.push('DEVICE_SET_IRQS INTx TRIGGER|EVENTFD (0x24) -> ok');
-    await client.setIrqs({ flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK, index: 0, start: 0, count: 1 });
-    steps.push('DEVICE_SET_IRQS INTx MASK|NONE (0x09) -> ok');
-    const resample = n.eventfd(0);
     let resampleErrno: number | null = null;
+    // Our copy of efd is only handed out in the report: a later step failing must close it.
     try {
-      await client.setIrqs({
-        flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK,
-        index: 0,
-        start: 0,
-        count: 1,
-        fds: [resample],
-      });
+      await client.setIrqs({ flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK, index: 0, start: 0, count: 1 });
+      steps.push('DEVICE_SET_IRQS INTx MASK|NONE (0x09) -> ok');
+      const resample = n.eventfd(0);
+      try {
+        await client.setIrqs({
+          flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK,
+          index: 0,
+          start: 0,
+          count: 1,
+          fds: [resample],
+        });
+      } catch (e) {
+        if (!isMttyError(e)) throw e;
+        resampleErrno = e.errno;
+      } finally {
+        n.close(resample);
+      }
+      steps.push(`DEVICE_SET_IRQS INTx UNMASK|EVENTFD (0x14) -> ${resampleErrno === null ? 'ok' : `errno ${resampleErrno}`}`);
+      await client.setIrqs({ flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, index: 0, start: 0, count: 1 });
+      steps.push('DEVICE_SET_IRQS INTx UNMASK|NONE (0x11) -> ok');
     } catch (e) {
-      if (!isMttyError(e)) throw e;
-      resampleErrno = e.errno;
-    } finally {
-      n.close(resample);
+      n.close(efd);
+      throw e;
     }
-    steps.push(`DEVICE_SET_IRQS INTx UNMASK|EVENTFD (0x14) -> ${resampleErrno === null ? 'ok' : `errno ${resampleErrno}`}`);
-    await client.setIrqs({ flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, index: 0, start: 0, count: 1 });
-    steps.push('DEVICE_SET_IRQS INTx UNMASK|NONE (0x11) -> ok');
     intx = { eventfd: efd, resampleErrno };
   }
 
@@ -166,9 +172,13 @@ export async function qemuStartup(client: VfioUserClient, opts: StartupOptions =
 /** What QEMU does when the VM goes away, plus a DEVICE_RESET; closes our eventfd copy. */
 export async function qemuShutdown(client: VfioUserClient, report: StartupReport): Promise<void> {
   if (report.intx) {
-    await client.setIrqs({ flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, index: 0, start: 0, count: 0 });
-    native().close(report.intx.eventfd);
+    const efd = report.intx.eventfd;
     report.intx = null;
+    try {
+      await client.setIrqs({ flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, index: 0, start: 0, count: 0 });
+    } finally {
+      native().close(efd); // also when the server refuses or is gone
+    }
   }
   await client.reset();
   for (const m of GUEST_RAM) await client.dmaUnmap(m);
