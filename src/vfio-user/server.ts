@@ -25,6 +25,9 @@ import { isNativeError, native, POLL_READABLE, type PollHandle } from './native.
 import { FLAG_ERROR, MAX_MESSAGE_SIZE, TYPE_REPLY, encodeMessage, isReply, type Header } from './protocol.js';
 import { VfioUserSession } from './session.js';
 
+/** How long the listener rests after a failed accept (EMFILE, ENFILE, ENOMEM). */
+const ACCEPT_BACKOFF_MS = 100;
+
 export interface VfioUserServerOptions {
   /** Socket path; created 0600, removed again by close(). */
   socketPath: string;
@@ -142,8 +145,15 @@ export class VfioUserServer extends EventEmitter {
       try {
         fd = n.accept(this.listenFd);
       } catch (e) {
-        // EMFILE and friends: log and try again on the next readiness event.
-        this.log(`accept failed: ${(e as Error).message}`);
+        // EMFILE and friends: the pending connection stays queued, so the listening
+        // fd stays readable and retrying at once would spin a core. Stop watching
+        // it for a moment; the queued client is accepted when fds are free again.
+        this.log(`accept failed: ${(e as Error).message}; retrying in ${ACCEPT_BACKOFF_MS} ms`);
+        if (this.listenPoll) n.pollUpdate(this.listenPoll, 0);
+        const t = setTimeout(() => {
+          if (!this.closed && this.listenPoll) n.pollUpdate(this.listenPoll, POLL_READABLE);
+        }, ACCEPT_BACKOFF_MS);
+        t.unref();
         return;
       }
       if (fd < 0) return;
