@@ -169,6 +169,27 @@ static int arg_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
   return 1;
 }
 
+/*
+ * The (fd, buf, offset, length) arguments recv and send share, with the span
+ * checked against the buffer. Returns 0 after throwing.
+ */
+static int arg_span(napi_env env, size_t argc, napi_value *argv, const char *usage,
+                    int32_t *fd, uint8_t **data, int32_t *offset, int32_t *length) {
+  size_t cap;
+  if (argc < 4) {
+    throw_type(env, usage);
+    return 0;
+  }
+  if (!arg_int(env, argv[0], fd) || !arg_bytes(env, argv[1], data, &cap) ||
+      !arg_int(env, argv[2], offset) || !arg_int(env, argv[3], length))
+    return 0;
+  if (*offset < 0 || *length < 0 || (size_t)*offset + (size_t)*length > cap) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "offset/length outside the buffer");
+    return 0;
+  }
+  return 1;
+}
+
 static napi_value make_int(napi_env env, int64_t v) {
   napi_value r;
   napi_create_int64(env, v, &r);
@@ -294,16 +315,7 @@ static napi_value Recv(napi_env env, napi_callback_info info) {
   GET_ARGS(4);
   int32_t fd, offset, length;
   uint8_t *data;
-  size_t cap;
-  if (argc < 4 || !arg_int(env, argv[0], &fd) || !arg_bytes(env, argv[1], &data, &cap) ||
-      !arg_int(env, argv[2], &offset) || !arg_int(env, argv[3], &length)) {
-    if (argc < 4) throw_type(env, "recv(fd, buf, offset, length)");
-    return NULL;
-  }
-  if (offset < 0 || length < 0 || (size_t)offset + (size_t)length > cap) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "offset/length outside the buffer");
-    return NULL;
-  }
+  if (!arg_span(env, argc, argv, "recv(fd, buf, offset, length)", &fd, &data, &offset, &length)) return NULL;
   union {
     char buf[CMSG_SPACE(sizeof(int) * MAX_RECV_FDS)];
     struct cmsghdr align;
@@ -359,16 +371,7 @@ static napi_value Send(napi_env env, napi_callback_info info) {
   GET_ARGS(5);
   int32_t fd, offset, length;
   uint8_t *data;
-  size_t cap;
-  if (argc < 4 || !arg_int(env, argv[0], &fd) || !arg_bytes(env, argv[1], &data, &cap) ||
-      !arg_int(env, argv[2], &offset) || !arg_int(env, argv[3], &length)) {
-    if (argc < 4) throw_type(env, "send(fd, buf, offset, length, fds?)");
-    return NULL;
-  }
-  if (offset < 0 || length < 0 || (size_t)offset + (size_t)length > cap) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "offset/length outside the buffer");
-    return NULL;
-  }
+  if (!arg_span(env, argc, argv, "send(fd, buf, offset, length, fds?)", &fd, &data, &offset, &length)) return NULL;
   int sendfds[MAX_SEND_FDS];
   uint32_t nfds = 0;
   if (argc > 4) {
