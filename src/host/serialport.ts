@@ -144,6 +144,16 @@ export class SerialPortBackend extends StreamLink {
     if (dev.isOpen) await call((cb) => dev.close(cb)).catch(() => undefined);
   }
 
+  /**
+   * Resolves when the settings work queued so far (a speed change, or a close
+   * and reopen for new framing) has finished. Bytes the far end sends while the
+   * device is being reopened are lost (opening a tty flushes its input), so a
+   * caller that needs the line quiet-and-ready waits for this.
+   */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
   protected applySettings(s: LineSettings, first: boolean): void {
     // At attach the device was opened with the guest's framing and the spec's (or guest's) speed.
     if (first) return;
