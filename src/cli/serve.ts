@@ -7,17 +7,20 @@ import type { CliCommand, CliIO } from './types.js';
 import { UsageError } from './types.js';
 import { flag, optInt, optString, parse } from './args.js';
 import { startDaemon } from '../control/daemon.js';
+import { mdevctlShellLine } from '../sysfs-export/index.js';
 
 const serve: CliCommand = {
   summary: 'run the mtty daemon (owns the devices; other verbs talk to it)',
   usage:
-    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR]\n' +
+    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR] [--sysfs-root DIR]\n' +
     '  --socket PATH     control socket (default $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-$UID/control.sock)\n' +
     '  --ports N         size of the shared port pool (default 24, as MAX_MTTYS)\n' +
     "  --profile P       UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
     '  --config-dir DIR  definitions to autostart (default $XDG_CONFIG_HOME/mtty)\n' +
     '  --no-autostart    do not start "auto" definitions\n' +
-    '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU)',
+    '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU)\n' +
+    '  --sysfs-root DIR  mirror /sys under DIR for the real mdevctl (MDEVCTL_ENV_ROOT=DIR, or the unshare line printed at start)\n' +
+    '                    (DIR/sys is the daemon\'s and is deleted on exit; a failed create/remove is only logged here)',
   async run(argv: string[], io: CliIO) {
     const p = parse(argv, {
       socket: { type: 'string' },
@@ -26,6 +29,7 @@ const serve: CliCommand = {
       'config-dir': { type: 'string' },
       'no-autostart': { type: 'boolean' },
       'vfio-user': { type: 'string' },
+      'sysfs-root': { type: 'string' },
     });
     const profile = optString(p, 'profile');
     if (profile !== undefined && profile !== 'mtty' && profile !== 'pc16550d') throw new UsageError(`--profile must be mtty or pc16550d, got '${profile}'`);
@@ -39,6 +43,7 @@ const serve: CliCommand = {
       configDir: optString(p, 'config-dir'),
       autostart: !flag(p, 'no-autostart'),
       vfioUserDir: optString(p, 'vfio-user'),
+      sysfsRoot: optString(p, 'sysfs-root'),
       log,
       onShutdownRequest: () => stop(),
     });
@@ -49,6 +54,9 @@ const serve: CliCommand = {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     io.stdout.write(`mtty serve: listening on ${daemon.server.socketPath} (pid ${process.pid})\n`);
+    if (daemon.sysfsExport) {
+      io.stdout.write(`mtty serve: sysfs mirrored under ${daemon.sysfsExport.root}; run mdevctl as:\n  ${mdevctlShellLine(daemon.sysfsExport.root)} types\n`);
+    }
     for (const u of daemon.autostarted.started) io.stdout.write(`mtty serve: started ${u} (auto)\n`);
     try {
       await stopped;

@@ -7,6 +7,7 @@
  */
 import { HostRegistry, hostOps } from '../host/index.js';
 import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
+import { SysfsExporter } from '../sysfs-export/index.js';
 import type { Clock } from '../clock/clock.js';
 import { builtinOps } from './ops.js';
 import { ControlServer } from './server.js';
@@ -23,6 +24,8 @@ export interface DaemonOptions {
   autostart?: boolean;
   /** Serve each device as <dir>/<uuid>.sock for QEMU's vfio-user-pci. */
   vfioUserDir?: string;
+  /** Materialize /sys under this directory for the real mdevctl (src/sysfs-export); DIR/sys is removed on close. */
+  sysfsRoot?: string;
   library?: MttyLibrary;
   log?: (line: string) => void;
   /** A client sent the `shutdown` op. */
@@ -33,6 +36,8 @@ export interface Daemon {
   server: ControlServer;
   service: MttyService;
   autostarted: { started: string[]; failed: { uuid: string; error: string }[] };
+  /** Set with `sysfsRoot`. */
+  sysfsExport: SysfsExporter | null;
   close(): Promise<void>;
 }
 
@@ -57,8 +62,10 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   await server.listen();
 
   let vfioUser: VfioUserService | null = null;
+  let sysfsExport: SysfsExporter | null = null;
   try {
     if (opts.vfioUserDir) vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log });
+    if (opts.sysfsRoot) sysfsExport = SysfsExporter.start({ root: opts.sysfsRoot, sysfs: service.mtty.sysfs, bus: service.mtty.bus, log });
     const autostarted = opts.autostart === false ? { started: [], failed: [] } : await service.autostart();
     for (const f of autostarted.failed) log(`autostart ${f.uuid} failed: ${f.error}`);
     let closing: Promise<void> | null = null;
@@ -66,9 +73,11 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
       server,
       service,
       autostarted,
+      sysfsExport,
       close() {
         closing ??= (async () => {
           await server.close();
+          await sysfsExport?.close();
           await vfioUser?.close();
           await hosts.closeAll();
         })();
@@ -77,6 +86,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     };
   } catch (e) {
     await server.close();
+    await sysfsExport?.close();
     await vfioUser?.close();
     throw e;
   }

@@ -1,0 +1,129 @@
+/**
+ * SysfsExporter: the sysfs facade materialized under a directory so programs
+ * that read /sys with plain file calls (mdevctl with MDEVCTL_ENV_ROOT=DIR)
+ * see mtty without root, FUSE or a kernel module.
+ *
+ *   DIR/sys/devices/virtual/mtty/mtty/...   real directories and files
+ *   DIR/sys/class/mdev_bus/mtty             relative symlinks, as in /sys
+ *   DIR/sys/bus/mdev/devices/<uuid>
+ *   DIR/etc/mdevctl.d/scripts.d/{callouts,notifiers}   created for mdevctl, kept on close
+ *
+ * The tree follows the bus: every uevent (create/remove from any client)
+ * schedules a re-sync, and each write handled here syncs before it returns.
+ * Writes: `create` and `<uuid>/remove` are watched regular files; the text
+ * written is stored through the facade and the file is emptied again.
+ *
+ * Limits (a regular file is not a kernel attribute):
+ * - the writer's write(2) always succeeds; an EINVAL/EEXIST/ENOSPC from the
+ *   facade is only logged (and the file reset). The writer has to look at the
+ *   tree to learn the outcome.
+ * - the store happens after the write, on the daemon's next turn (inotify,
+ *   typically well under a millisecond to a few ms), not inside it; a reader
+ *   that looks at the device directory in the same instant may not see it yet.
+ *   mdevctl 1.2.0 `start` does not look: after writing `create` it only writes
+ *   the device's attributes (to DIR/sys/bus/mdev/devices/<uuid>/<attr>) and exits 0.
+ *   With attributes (`--addattr`) that write races the device's appearance; mtty
+ *   has no writable device attributes, so such a start fails either way.
+ * - two writes to the same file closer together than the daemon reads it
+ *   collapse into the last one.
+ */
+import { mkdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { MdevBus } from '../mdev/bus.js';
+import type { Sysfs } from '../mdev/sysfs.js';
+import { AttrWatcher } from './attr-watcher.js';
+import { applySnapshot, diskPath } from './mirror.js';
+import { snapshotSysfs } from './snapshot.js';
+
+export interface SysfsExportOptions {
+  /** The directory to export under (mdevctl's MDEVCTL_ENV_ROOT); DIR/sys belongs to the exporter. */
+  root: string;
+  /** Writes to the exported create/remove files are performed through this facade. */
+  sysfs: Sysfs;
+  /** The bus behind `sysfs`: its tree is exported, its 'uevent's trigger a re-sync. */
+  bus: MdevBus;
+  log?: (line: string) => void;
+}
+
+export class SysfsExporter {
+  readonly root: string;
+  private readonly watcher: AttrWatcher;
+  private readonly log: (line: string) => void;
+  private pending: NodeJS.Immediate | null = null;
+  private closed = false;
+  private readonly onUevent = () => this.schedule();
+
+  private constructor(private readonly opts: SysfsExportOptions) {
+    this.root = resolve(opts.root);
+    this.log = opts.log ?? (() => undefined);
+    this.watcher = new AttrWatcher((file, text) => this.perform(file, text), this.log);
+  }
+
+  /** Create (or take over) DIR/sys and mirror the facade into it. */
+  static start(opts: SysfsExportOptions): SysfsExporter {
+    const ex = new SysfsExporter(opts);
+    mkdirSync(ex.root, { recursive: true });
+    // mdevctl refuses to run without its script directories; its configs live next to them and survive close().
+    for (const d of ['callouts', 'notifiers']) mkdirSync(`${ex.root}/etc/mdevctl.d/scripts.d/${d}`, { recursive: true });
+    rmSync(diskPath(ex.root, '/sys'), { recursive: true, force: true }); // leftovers of a daemon that died
+    ex.sync();
+    opts.bus.on('uevent', ex.onUevent);
+    return ex;
+  }
+
+  /** Bring the files in step with the facade now. */
+  sync(): void {
+    if (this.closed) return;
+    const entries = snapshotSysfs(this.opts.bus);
+    applySnapshot(this.root, entries);
+    this.watcher.setFiles(entries.filter((e) => e.kind === 'attr' && e.access === 'wo').map((e) => diskPath(this.root, e.path)));
+  }
+
+  /** Resolves once no write is being performed and no re-sync is pending (tests). */
+  async idle(): Promise<void> {
+    await this.watcher.idle();
+    if (this.pending) {
+      clearImmediate(this.pending);
+      this.pending = null;
+      this.sync();
+    }
+  }
+
+  /** Stop following the bus and delete DIR/sys (DIR itself and DIR/etc, mdevctl's configs, stay). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.opts.bus.off('uevent', this.onUevent);
+    if (this.pending) clearImmediate(this.pending);
+    await this.watcher.close();
+    rmSync(diskPath(this.root, '/sys'), { recursive: true, force: true });
+  }
+
+  /** A uevent arrives before the driver has finished (ports come back after 'remove'): sync on the next turn. */
+  private schedule(): void {
+    if (this.closed || this.pending) return;
+    this.pending = setImmediate(() => {
+      this.pending = null;
+      this.sync();
+    });
+  }
+
+  /** A write landed in an exported file: do it through the facade, report failures, empty the file, re-sync. */
+  private async perform(file: string, text: string): Promise<void> {
+    const path = file.slice(this.root.length);
+    try {
+      await this.opts.sysfs.write(path, text);
+      this.log(`sysfs-export: ${JSON.stringify(text)} > ${path}: ok`);
+    } catch (e) {
+      // The writer's write(2) already succeeded; this log line is the only place the errno shows.
+      this.log(`sysfs-export: ${JSON.stringify(text)} > ${path} FAILED (the writer was not told): ${(e as Error).message}`);
+    } finally {
+      try {
+        if (readFileSync(file, 'utf8') === text) truncateSync(file, 0);
+      } catch {
+        // remove deleted its own file with the device
+      }
+      this.sync();
+    }
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Put a facade snapshot on disk under a root directory, changing only what
+ * differs: real directories, relative symlinks (they resolve inside the root
+ * exactly as in /sys) and regular files. Readable files are replaced by an
+ * atomic rename so a reader never sees half a value; write-only files
+ * (create, remove) are created empty and otherwise left alone, since their
+ * content is a write in flight that the watcher owns.
+ */
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SnapshotEntry } from './snapshot.js';
+
+const MODE: Record<string, number> = { ro: 0o444, rw: 0o644, wo: 0o600 };
+
+/** The on-disk path of facade path `p` (absolute, starting with /sys) under `root`. */
+export function diskPath(root: string, p: string): string {
+  return join(root, p);
+}
+
+/** Make `root` + the snapshot's paths look exactly like the snapshot; returns the number of changes made. */
+export function applySnapshot(root: string, entries: SnapshotEntry[]): number {
+  let changes = 0;
+  const wanted = new Map<string, Set<string>>(); // dir disk path -> child names it should hold
+  const want = (p: string) => {
+    const d = diskPath(root, p);
+    const slash = d.lastIndexOf('/');
+    const parent = d.slice(0, slash);
+    const set = wanted.get(parent) ?? new Set<string>();
+    set.add(d.slice(slash + 1));
+    wanted.set(parent, set);
+    return d;
+  };
+  for (const e of entries) {
+    const d = want(e.path);
+    const st = lstatOrNull(d);
+    if (e.kind === 'dir') {
+      if (!wanted.has(d)) wanted.set(d, new Set());
+      if (st?.isDirectory()) continue;
+      if (st) rmSync(d, { recursive: true, force: true });
+      mkdirSync(d, { recursive: true, mode: 0o755 });
+      changes++;
+    } else if (e.kind === 'link') {
+      if (st?.isSymbolicLink() && readlinkSync(d) === e.target) continue;
+      if (st) rmSync(d, { recursive: true, force: true });
+      symlinkSync(e.target, d);
+      changes++;
+    } else if (e.access === 'wo') {
+      if (st?.isFile()) continue;
+      if (st) rmSync(d, { recursive: true, force: true });
+      writeFileSync(d, '', { mode: MODE.wo });
+      changes++;
+    } else {
+      if (st?.isFile() && (st.mode & 0o777) === MODE[e.access] && readFileSync(d, 'utf8') === e.content) continue;
+      if (st?.isDirectory()) rmSync(d, { recursive: true, force: true });
+      const tmp = join(d, '..', `.${e.path.slice(e.path.lastIndexOf('/') + 1)}.mtty-tmp`);
+      writeFileSync(tmp, e.content, { mode: MODE[e.access] });
+      renameSync(tmp, d);
+      changes++;
+    }
+  }
+  // Remove what the facade no longer has (devices gone, links dropped at the start of a removal).
+  for (const [dir, names] of wanted) {
+    let present: string[];
+    try {
+      present = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of present) {
+      if (names.has(n) || dir === root) continue;
+      rmSync(join(dir, n), { recursive: true, force: true });
+      changes++;
+    }
+  }
+  return changes;
+}
+
+function lstatOrNull(p: string) {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
+}
