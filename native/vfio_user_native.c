@@ -122,6 +122,15 @@ static int arg_int(napi_env env, napi_value v, int32_t *out) {
   return napi_get_value_int32(env, v, out) == napi_ok;
 }
 
+/* The first argument as an fd; returns 0 after throwing a TypeError. */
+static int arg_fd(napi_env env, size_t argc, napi_value *argv, int32_t *fd) {
+  if (argc < 1 || !arg_int(env, argv[0], fd)) {
+    throw_type(env, "fd must be a number");
+    return 0;
+  }
+  return 1;
+}
+
 static int arg_double(napi_env env, napi_value v, double *out) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
@@ -286,10 +295,7 @@ static napi_value Connect(napi_env env, napi_callback_info info) {
 static napi_value Accept(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
   int32_t lfd;
-  if (argc < 1 || !arg_int(env, argv[0], &lfd)) {
-    throw_type(env, "fd must be a number");
-    return NULL;
-  }
+  if (!arg_fd(env, argc, argv, &lfd)) return NULL;
   int fd;
   do {
     fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -430,10 +436,7 @@ static napi_value Send(napi_env env, napi_callback_info info) {
 static napi_value Close(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
   int32_t fd;
-  if (argc < 1 || !arg_int(env, argv[0], &fd)) {
-    throw_type(env, "fd must be a number");
-    return NULL;
-  }
+  if (!arg_fd(env, argc, argv, &fd)) return NULL;
   /* Linux closes the fd even when close() reports EINTR: never retry. */
   if (close(fd) < 0 && errno != EINTR) {
     throw_errno(env, "close", errno);
@@ -460,10 +463,7 @@ static napi_value EventfdCreate(napi_env env, napi_callback_info info) {
 static napi_value EventfdRead(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
   int32_t fd;
-  if (argc < 1 || !arg_int(env, argv[0], &fd)) {
-    throw_type(env, "fd must be a number");
-    return NULL;
-  }
+  if (!arg_fd(env, argc, argv, &fd)) return NULL;
   uint64_t v = 0;
   ssize_t n;
   do {
@@ -485,10 +485,7 @@ static napi_value EventfdWrite(napi_env env, napi_callback_info info) {
   GET_ARGS(2);
   int32_t fd;
   double dv = 1;
-  if (argc < 1 || !arg_int(env, argv[0], &fd)) {
-    throw_type(env, "fd must be a number");
-    return NULL;
-  }
+  if (!arg_fd(env, argc, argv, &fd)) return NULL;
   if (argc > 1 && !arg_double(env, argv[1], &dv)) {
     throw_type(env, "value must be a number");
     return NULL;
