@@ -189,9 +189,11 @@ static int arg_span(napi_env env, size_t argc, napi_value *argv, const char *usa
     throw_type(env, usage);
     return 0;
   }
-  if (!arg_int(env, argv[0], fd) || !arg_bytes(env, argv[1], data, &cap) ||
-      !arg_int(env, argv[2], offset) || !arg_int(env, argv[3], length))
+  if (!arg_bytes(env, argv[1], data, &cap)) return 0; /* throws itself */
+  if (!arg_int(env, argv[0], fd) || !arg_int(env, argv[2], offset) || !arg_int(env, argv[3], length)) {
+    throw_type(env, usage);
     return 0;
+  }
   if (*offset < 0 || *length < 0 || (size_t)*offset + (size_t)*length > cap) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "offset/length outside the buffer");
     return 0;

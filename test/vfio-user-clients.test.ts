@@ -197,4 +197,13 @@ test('serveVfioUser: one 0600 socket per device, following add/remove', async ()
   }
 });
 
+test('native recv/send: a non-number fd, offset or length is a TypeError, never a silent undefined', () => {
+  const n = native();
+  const b = Buffer.alloc(4);
+  assert.throws(() => n.recv('x' as never, b, 0, 4), /recv\(fd, buf, offset, length\)/);
+  assert.throws(() => n.recv(0, b, 0, '4' as never), /recv\(fd, buf, offset, length\)/);
+  assert.throws(() => n.send(0, b, '0' as never, 4), /send\(fd, buf, offset, length, fds\?\)/);
+  assert.throws(() => n.send(0, 'abcd' as never, 0, 4), /Buffer or Uint8Array/);
+});
+
 test.run();
