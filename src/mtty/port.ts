@@ -73,32 +73,14 @@ export class MttyPort {
     return this.uart.profile === 'pc16550d';
   }
 
-  /**
-   * A guest register read (offset 0-7). This and write() are every BAR
-   * access's path, so they spell withUart() out instead of passing a closure.
-   */
+  /** A guest register read (offset 0-7). */
   read(offset: number): number {
-    this.depth++;
-    try {
-      const synced = this.syncIfTimed();
-      const v = this.uart.read(offset);
-      this.schedule(synced);
-      return v;
-    } finally {
-      if (--this.depth === 0 && (this.pendingPulses > 0 || this.lineDirty)) this.deliver();
-    }
+    return this.access(offset, -1);
   }
 
   /** A guest register write (offset 0-7). */
   write(offset: number, value: number): void {
-    this.depth++;
-    try {
-      const synced = this.syncIfTimed();
-      this.uart.write(offset, value & 0xff);
-      this.schedule(synced);
-    } finally {
-      if (--this.depth === 0 && (this.pendingPulses > 0 || this.lineDirty)) this.deliver();
-    }
+    this.access(offset, value & 0xff);
   }
 
   /**
@@ -114,8 +96,31 @@ export class MttyPort {
       this.schedule(synced);
       return result;
     } finally {
-      if (--this.depth === 0 && (this.pendingPulses > 0 || this.lineDirty)) this.deliver();
+      this.leave();
     }
+  }
+
+  /**
+   * withUart() for one register access (value < 0: a read), spelled out
+   * without a closure: this is every BAR access's path.
+   */
+  private access(offset: number, value: number): number {
+    this.depth++;
+    try {
+      const synced = this.syncIfTimed();
+      let v = 0;
+      if (value < 0) v = this.uart.read(offset);
+      else this.uart.write(offset, value);
+      this.schedule(synced);
+      return v;
+    } finally {
+      this.leave();
+    }
+  }
+
+  /** End of an outermost access: hand over the interrupts it raised, if any. */
+  private leave(): void {
+    if (--this.depth === 0 && (this.pendingPulses > 0 || this.lineDirty)) this.deliver();
   }
 
   get hostAttached(): boolean {
