@@ -56,13 +56,17 @@ export class GuestMachine extends GuestCpu {
     return this.run(this.attachRoutine(device, opts), 'boot: BIOS enumeration and 8250_pci probe');
   }
 
-  /** attach() as a routine: the lab steps the BIOS's config accesses and the probe's MCR write. */
-  *attachRoutine(device: VfioDevice, opts: EnumerateOptions = {}): GuestRoutine<AttachedFunction> {
+  /**
+   * attach() as a routine: the lab steps the BIOS's config accesses and the
+   * probe's MCR write. `probe: false` leaves the function without a driver
+   * (a recorded guest drives the ports instead).
+   */
+  *attachRoutine(device: VfioDevice, opts: EnumerateOptions = {}, how: { probe?: boolean } = {}): GuestRoutine<AttachedFunction> {
     const fn = yield* enumerateRoutine(device, opts);
     for (const bar of fn.bars) if (bar.io) this.io.map(bar.address, bar.size, device, bar.index);
     const intx = wireIntx(device, this.irqs, fn.irq);
     const taken = new Set<number>([...this.legacyPorts.map((p) => p.line), ...this.ports().map((p) => p.config.line)]);
-    const ports = yield* probePciSerialRoutine(this, fn, { takenLines: taken, style: this.style, configure: this.configurePorts });
+    const ports = how.probe === false ? [] : yield* probePciSerialRoutine(this, fn, { takenLines: taken, style: this.style, configure: this.configurePorts });
     const a: AttachedFunction = { fn, ports, ttys: ports.map((p) => new Tty(p)), intx };
     this.attached.push(a);
     return a;
