@@ -215,7 +215,7 @@ test('a saved session replays on a fresh lab: devices, registers, journal and pr
 });
 
 test('the Linux 6.1 recording steps access by access with the model answering what the real guest read', async () => {
-  const { s } = await session('mtty');
+  const { s, received } = await session('mtty');
   const dev = await s.loadLesson(BUILTIN_LESSON);
   assert.is(s.mode, 'step');
   assert.is(s.profile, 'pc16550d');
@@ -233,6 +233,8 @@ test('the Linux 6.1 recording steps access by access with the model answering wh
   assert.ok(rec.some((e) => e.line === "ttyS1 W THR 0x68 'h'"));
   assert.ok(n > rec.length - 10);
   assert.ok(dev.irqSignals > 0, 'the recorded THRE tests raised INTx on this device');
+  s.advanceTime(3_000_000);
+  assert.equal(received.filter((r) => r.startsWith('0:')).join('').replace(/0:/g, ''), 'hello from ttyS0\r\n', 'what the recorded guest wrote left on the line');
 });
 
 test.run();

@@ -63,6 +63,10 @@ export function* recordingRoutine(dev: LabDevice, trace: Trace, phases: string[]
   const bar = dev.attached?.fn.bars.find((b) => b.index === port);
   if (!bar) throw new Error(`BAR${port} is not placed: the BIOS must run first`);
   const base = bar.address;
+  const irq = dev.attached!.fn.irq;
+  // The recorded guest's interrupt handling is part of the recording: the lab's guest must not
+  // run a handler of its own on this line (it would read IIR where Linux did not).
+  yield { kind: 'disable-irq', irq };
   const events = trace.events;
   for (let i = 0; i < events.length; i++) {
     const ev = events[i];
@@ -89,5 +93,9 @@ export function* recordingRoutine(dev: LabDevice, trace: Trace, phases: string[]
       note: irqs.length && ev.op === 'W' ? `in the recording, INTR went ${irqs.join(' then ')} after this write` : null,
     });
     yield op;
+    // Linux read IIR in its handler; the EOI (QEMU's INTx unmask) follows the handler. Model it there.
+    if (ev.op === 'R' && ev.offset === 2 && dev.intxMasked) {
+      yield { kind: 'eoi', irq, why: 'the recorded guest handled its interrupt (it read IIR): the VMM unmasks INTx at its EOI' };
+    }
   }
 }
