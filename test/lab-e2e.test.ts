@@ -204,7 +204,7 @@ test('every built-in exercise, done by a student with the page controls', async 
   await page.waitForFunction((t) => document.querySelector('#clock')?.textContent !== t, t1, { timeout: WAIT });
   assert.not.match(t1 ?? '', /^t = 0\.0 µs$/);
   await page.click('#zoom-out');
-  await waitText('#timeline-span', 'window 3.000 ms');
+  await waitText('#timeline-span', 'window 300.0 µs');
   await page.screenshot({ path: `${DOCS}lab-overview.png`, fullPage: false });
   await page.locator('#timeline').screenshot({ path: `${DOCS}lab-timeline.png` });
   await page.locator(port(0)).screenshot({ path: `${DOCS}lab-inspector.png` });

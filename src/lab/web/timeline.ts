@@ -50,7 +50,8 @@ export class Timeline {
   private readonly slider: HTMLInputElement;
   private readonly follow: HTMLInputElement;
   private readonly spanLabel: HTMLElement;
-  private spanIndex = 4;
+  /** 100 µs: a typed key's accesses (1 µs each) and its interrupts fit. */
+  private spanIndex = 2;
   private uuid = '';
   private lastKey = '';
 
@@ -129,11 +130,12 @@ export class Timeline {
     }
     const first = entries[0].t;
     const end = Math.max(this.session.now, last.t);
-    const maxStart = Math.max(first, end - span);
+    // "follow" keeps the newest access in view (a little room after it), not the idle clock.
+    const maxStart = Math.max(first, Math.min(end, last.t + span * 0.15) - span);
     const start = this.follow.checked ? maxStart : first + ((maxStart - first) * this.slider.valueAsNumber) / 1000;
     if (this.follow.checked) this.slider.valueAsNumber = 1000;
     const width = Math.max(480, this.plot.clientWidth || 800);
-    const lanes = ['INTx (VMM)', 'MSI', ...Array.from({ length: dev.portCount }, (_, p) => `${dev.ttyName(p)} INTR`), 'accesses'];
+    const lanes = ['INTx (VMM)', 'MSI', ...Array.from({ length: dev.portCount }, (_, p) => `${dev.ttyName(p)} INTR`), 'IIR says', 'accesses'];
     const height = lanes.length * LANE + 24;
     const x = (t: number) => LEFT + ((t - start) / span) * (width - LEFT - MARGIN);
     const root = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, class: 'tl', role: 'img', 'aria-label': 'interrupt timeline' });
@@ -144,7 +146,7 @@ export class Timeline {
     // Axis.
     for (let k = 0; k <= 4; k++) {
       const t = start + (span * k) / 4;
-      root.append(svg('text', { x: x(t), y: height - 4, class: 'axis', 'text-anchor': k === 0 ? 'start' : k === 4 ? 'end' : 'middle' }, timeLabel(t)));
+      root.append(svg('text', { x: x(t), y: height - 4, class: 'axis', 'text-anchor': k === 0 ? 'start' : k === 4 ? 'end' : 'middle' }, k === 0 ? timeLabel(t) : `+${timeLabel((span * k) / 4)}`));
     }
     const visible = entries.filter((e) => e.t >= start - span && e.t <= start + span * 2);
     // INTx: high from a signal to the next UNMASK.
@@ -159,9 +161,9 @@ export class Timeline {
     }
     if (up !== null) intx.push([up, end]);
     const bar = (lane: number, a: number, b: number, cls: string, tip: string) => {
+      if (x(b) < LEFT || x(a) > width - MARGIN) return; // outside the window
       const x0 = Math.max(LEFT, x(a));
       const x1 = Math.min(width - MARGIN, Math.max(x(b), x0 + 2));
-      if (x1 < LEFT || x0 > width - MARGIN) return;
       const r = svg('rect', { x: x0, y: lane * LANE + 5, width: Math.max(2, x1 - x0), height: LANE - 9, class: cls });
       r.append(svg('title', {}, tip));
       root.append(r);
@@ -193,7 +195,8 @@ export class Timeline {
       g.append(svg('line', { x1: cx, x2: cx, y1: lane * LANE + 4, y2: lane * LANE + LANE - 3 }));
       if (e.iir) {
         const mark = iirMark(e.iir);
-        g.append(svg('text', { x: cx + 2, y: lane * LANE - 1, class: `iir-mark iir-${mark}` }, mark));
+        g.append(svg('line', { x1: cx, x2: cx, y1: (lane - 1) * LANE + 4, y2: lane * LANE, class: 'iir-stem' }));
+        g.append(svg('text', { x: cx + 2, y: (lane - 1) * LANE + 15, class: `iir-mark iir-${mark}` }, mark));
       }
       g.append(svg('title', {}, `#${e.seq} ${timeLabel(e.t)} ${e.source}: ${e.line}\n${e.why}`));
       root.append(g);
