@@ -1,6 +1,6 @@
 /**
  * "What changed" after one step, in words: the step mode's explanation.
- * Compares two register snapshots field by field (decode-register.ts) so a
+ * Compares two register snapshots field by field (src/uart/decode.ts) so a
  * student reads "LSR 0x60 -> 0x01: DR set (data ready in RBR/FIFO); THRE
  * cleared (THR full)" instead of two hex numbers.
  */
