@@ -186,6 +186,7 @@ export class Timeline {
     // Accesses.
     const lane = lanes.length - 1;
     const step = Math.max(1, Math.ceil(visible.length / MAX_TICKS));
+    let lastLabel = -Infinity;
     visible.forEach((e: LabEntry, i) => {
       if (e.t < start || e.t > start + span) return;
       if (i % step && !e.iir && !e.irq) return;
@@ -196,7 +197,11 @@ export class Timeline {
       if (e.iir) {
         const mark = iirMark(e.iir);
         g.append(svg('line', { x1: cx, x2: cx, y1: (lane - 1) * LANE + 4, y2: lane * LANE, class: 'iir-stem' }));
-        g.append(svg('text', { x: cx + 2, y: (lane - 1) * LANE + 15, class: `iir-mark iir-${mark}` }, mark));
+        // Labels closer than a word apart would overprint: the stem stays, the hover names it.
+        if (cx - lastLabel > 34) {
+          g.append(svg('text', { x: cx + 2, y: (lane - 1) * LANE + 15, class: `iir-mark iir-${mark}` }, mark));
+          lastLabel = cx;
+        }
       }
       g.append(svg('title', {}, `#${e.seq} ${timeLabel(e.t)} ${e.source}: ${e.line}\n${e.why}`));
       root.append(g);
