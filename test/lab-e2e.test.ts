@@ -214,7 +214,12 @@ test('every built-in exercise, done by a student with the page controls', async 
 test('reload: devices, access log, terminal text and progress are still there', async () => {
   const logBefore = await page.locator(`${card} ol.log li`).count();
   const lastLine = await page.locator(`${card} ol.log li:last-child code.line`).textContent();
-  await page.waitForTimeout(500); // the session is written at most every 300 ms
+  // The session is written at most every 300 ms after a change: wait until storage has every action.
+  await page.waitForFunction(() => {
+    const s = (window as unknown as { mttyLab: { session: { actions: unknown[] } } }).mttyLab.session;
+    const key = Object.keys(localStorage).find((k) => k.startsWith('mtty-lab:v1:'));
+    return !!key && JSON.parse(localStorage.getItem(key) ?? '{}').actions?.length === s.actions.length;
+  }, undefined, { timeout: WAIT });
   await page.reload();
   await page.waitForSelector('body[data-ready="true"]', { timeout: WAIT });
   await page.waitForSelector(card, { timeout: WAIT });

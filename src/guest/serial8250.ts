@@ -19,7 +19,6 @@ import type { GuestCpu, GuestRoutine } from './cpu.js';
 import type { IrqHandler } from './interrupts.js';
 import * as R from './uart-regs.js';
 
-export type { GuestCpu } from './cpu.js';
 
 export interface Termios {
   baud: number;
