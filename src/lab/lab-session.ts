@@ -80,6 +80,7 @@ export class LabSession {
   private seq = 0;
   private listeners = new Set<() => void>();
   private replaying = false;
+  private restoring = false;
   private readonly initialProfile: LabProfile;
   private readonly initialMode: 'run' | 'step';
 
@@ -101,7 +102,8 @@ export class LabSession {
   }
 
   changed(): void {
-    this.checkExercises();
+    // A restore checks once at its end: checking after every replayed action costs O(actions x journal).
+    if (!this.restoring) this.checkExercises();
     for (const fn of this.listeners) fn();
   }
 
@@ -488,7 +490,18 @@ export class LabSession {
       this.profile = s.profile0;
     }
     this.mode = s.mode0;
-    for (const a of s.actions) {
+    this.restoring = true;
+    try {
+      await this.replay(s.actions, lessonText);
+    } finally {
+      this.restoring = false;
+    }
+    this.advanceTo(s.now);
+    this.changed();
+  }
+
+  private async replay(actions: LabAction[], lessonText?: (file: string) => Promise<string>): Promise<void> {
+    for (const a of actions) {
       this.advanceTo(a.at);
       this.actions.push({ ...a });
       this.replaying = true;
@@ -500,8 +513,6 @@ export class LabSession {
         this.replaying = false;
       }
     }
-    this.advanceTo(s.now);
-    this.changed();
   }
 
   private async apply(a: LabAction, lessonText?: (file: string) => Promise<string>): Promise<void> {
