@@ -320,6 +320,20 @@ test('step mode and the recorded Linux 6.1 lesson: one access per Step, explaine
   await waitText(`${lesson} section.port[data-port="0"] .xterm-rows`, 'hello from ttyS0');
 });
 
+test('many devices: cards collapse to one line each, the newest stays open, a header click opens one', async () => {
+  await page.check('input[name="mode"][value="run"]');
+  await page.selectOption('#create-type', 'mtty-2');
+  await page.click('#generate-uuid');
+  await page.click('#create-device');
+  await page.waitForFunction(() => document.querySelectorAll('details.device').length === 3, undefined, { timeout: WAIT });
+  assert.is(await page.locator('details.device[open]').count(), 1);
+  const closed = page.locator(`${card} > summary`);
+  const box = await closed.boundingBox();
+  assert.ok(box && box.height < 120, `a collapsed card is a header line (${box?.height}px)`);
+  await closed.click();
+  await page.waitForSelector(`${card}[open]`, { timeout: WAIT });
+});
+
 test('no page errors and no request left the origin', () => {
   assert.equal(pageErrors, []);
   assert.equal(foreignRequests, []);
