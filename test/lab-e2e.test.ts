@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
@@ -272,7 +272,7 @@ test('save the session to a file, clear it, load the file: everything is back', 
 
   // A bad session file is refused with the field named, and the lab keeps going.
   const bad = join(mkdtempSync(join(tmpdir(), 'mtty-bad-')), 'bad.json');
-  (await import('node:fs')).writeFileSync(bad, JSON.stringify({ ...saved, actions: [{ a: 'write', at: 0 }] }));
+  writeFileSync(bad, JSON.stringify({ ...saved, actions: [{ a: 'write', at: 0 }] }));
   await page.setInputFiles('#session-file', bad);
   await waitText('#banner', /EINVAL .*actions\[0\]\.uuid/);
   await page.waitForSelector(card, { timeout: WAIT });
@@ -332,6 +332,28 @@ test('many devices: cards collapse to one line each, the newest stays open, a he
   assert.ok(box && box.height < 120, `a collapsed card is a header line (${box?.height}px)`);
   await closed.click();
   await page.waitForSelector(`${card}[open]`, { timeout: WAIT });
+});
+
+test('a teacher loads another exercise set from a file and from a URL; a bad one is refused with the field named', async () => {
+  const set = { title: 'Week 3', exercises: [{ id: 'scr', title: 'Scratch', task: 'Write 0x5a to SCR.', check: { log: '^student: \\S+ W SCR 0x5a' } }] };
+  const dir = mkdtempSync(join(tmpdir(), 'mtty-set-'));
+  writeFileSync(join(dir, 'week3.json'), JSON.stringify(set));
+  await page.click('#exercises details.teacher > summary');
+  await page.setInputFiles('#exercise-file', join(dir, 'week3.json'));
+  await waitText('#exercise-status', 'loaded 1 exercises from the file');
+  await waitText('#exercise-progress', '0 / 1 done');
+  await writeReg(0, 7, '5a');
+  await done('scr');
+  // The same set next to the lab on the course site, loaded by URL.
+  writeFileSync(join(site, 'week3.json'), JSON.stringify({ ...set, title: 'Week 3 (URL)' }));
+  await page.fill('#exercise-url', 'week3.json');
+  await page.click('#exercise-load-url');
+  await waitText('#exercises p.set', 'Week 3 (URL)');
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({ exercises: [{ id: 'x', title: 'X', task: 't', check: { port: { LCR: 300 } } }] }));
+  await page.setInputFiles('#exercise-file', join(dir, 'bad.json'));
+  await waitText('#exercise-status', /EINVAL .*exercises\[0\]\.check\.port\.LCR/);
+  await page.click('#exercise-builtin');
+  await waitText('#exercise-progress', `/ ${BUILTIN_EXERCISES.exercises.length} done`);
 });
 
 test('no page errors and no request left the origin', () => {
