@@ -3,7 +3,7 @@
  * writes bench/results.json. To add a benchmark, write a BenchSection in its
  * own bench/<area>.ts and list it in `sections` below.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { uartSection } from './uart.js';
@@ -11,6 +11,7 @@ import { deviceApiSection } from './device-api.js';
 import { loopbackSection } from './loopback.js';
 import { lifecycleSection } from './lifecycle.js';
 import { irqLatencySection } from './irq-latency.js';
+import { vfioUserSection } from './vfio-user.js';
 
 export interface BenchRow {
   workload: string;
@@ -26,10 +27,12 @@ export interface BenchRow {
 export interface BenchSection {
   name: string;
   description: string;
+  /** Column titles for `wasm` and `ts` (default "ours", "plain TS"). */
+  columns?: [string, string];
   run(log: (line: string) => void): Promise<BenchRow[]>;
 }
 
-export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection];
+export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection];
 
 export function machine(): Record<string, string | number> {
   const c = cpus();
@@ -54,11 +57,14 @@ export async function main(): Promise<void> {
     machine: m,
     sections: [],
   };
-  for (const s of sections) {
+  // `npm run bench -- NAME...` runs only the named sections.
+  const only = process.argv.slice(2);
+  for (const s of sections.filter((x) => only.length === 0 || only.includes(x.name))) {
     console.log(`\n[${s.name}] ${s.description}`);
     const rows = await s.run((line) => console.log(`  ${line}`));
     const w = Math.max(...rows.map((r) => r.workload.length));
-    console.log(`  ${'workload'.padEnd(w)}  ${'ours'.padStart(12)}  ${'plain TS'.padStart(12)}  ratio`);
+    const [ca, cb] = s.columns ?? ['ours', 'plain TS'];
+    console.log(`  ${'workload'.padEnd(w)}  ${ca.padStart(12)}  ${cb.padStart(12)}  ratio`);
     for (const r of rows) {
       // Rates read "M/s"; anything else (latencies in ns) carries its own unit.
       const suffix = r.unit.endsWith('/s') ? '/s' : ` ${r.unit}`;
@@ -67,6 +73,15 @@ export async function main(): Promise<void> {
     out.sections.push({ name: s.name, description: s.description, rows });
   }
   const file = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
+  if (only.length > 0) {
+    // A partial run keeps the other sections' last results.
+    try {
+      const old = JSON.parse(readFileSync(file, 'utf8')) as typeof out;
+      out.sections = [...old.sections.filter((x) => !only.includes(x.name)), ...out.sections];
+    } catch {
+      /* no earlier results */
+    }
+  }
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`\nwrote ${file}`);
 }
