@@ -93,7 +93,8 @@ export class VfioUserClient extends EventEmitter {
           done(reason);
         },
       },
-      { maxMessageSize: MAX_MESSAGE_SIZE },
+      // A server sends no fds (mtty has no mmap regions); accept what we advertise.
+      { maxMessageSize: MAX_MESSAGE_SIZE, maxFds: qemuCapabilities().max_msg_fds ?? 16 },
     );
   }
 

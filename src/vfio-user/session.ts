@@ -29,8 +29,10 @@ import {
   CMD,
   FLAG_ERROR,
   FLAG_NO_REPLY,
+  HEADER_SIZE,
   SERVER_MAX_DATA_XFER,
   SIZE,
+  TYPE_COMMAND,
   TYPE_REPLY,
   VERSION_MAJOR,
   VERSION_MINOR,
@@ -70,6 +72,18 @@ export class VfioUserSession {
 
   handle(msg: Message): SessionResult {
     const { header } = msg;
+    // A guest's inb/outb (1, 2 or 4 aligned bytes of a region) skips the
+    // general path's allocations; anything unusual, including every error,
+    // goes the general way so its errno and log line are the same.
+    if (
+      (header.command === CMD.REGION_READ || header.command === CMD.REGION_WRITE) &&
+      header.flags === TYPE_COMMAND &&
+      this.negotiated &&
+      msg.fds.length === 0
+    ) {
+      const reply = this.quickAccess(header.id, header.command, msg.payload);
+      if (reply) return { reply };
+    }
     if (isReply(header)) {
       // We never send requests, so no reply can be expected.
       this.closeFds(msg.fds);
@@ -310,6 +324,44 @@ export class VfioUserSession {
     if (offset > BigInt(VFIO_PCI_OFFSET_MASK)) fail('EINVAL', `offset 0x${offset.toString(16)} is beyond any region`);
     if (count > SERVER_MAX_DATA_XFER) fail('EINVAL', `count ${count} exceeds max_data_xfer_size ${SERVER_MAX_DATA_XFER}`);
     return { pos: regionOffset(region) + Number(offset), region, offset, count };
+  }
+
+  /**
+   * REGION_READ/WRITE of 1, 2 or 4 naturally aligned bytes in the first 4 GiB
+   * of a region: one device.read()/write() and one reply buffer. Returns
+   * null (nothing done) for anything else or if the device refuses, so the
+   * general path answers with the usual errno.
+   */
+  private quickAccess(id: number, command: number, p: Buffer): Buffer | null {
+    if (p.length < SIZE.REGION_ACCESS) return null;
+    const offLo = p.readUInt32LE(0);
+    const region = p.readUInt32LE(8);
+    const count = p.readUInt32LE(12);
+    if (p.readUInt32LE(4) !== 0 || region > MAX_REGION_INDEX || (count !== 1 && count !== 2 && count !== 4) || offLo % count !== 0) return null;
+    const pos = regionOffset(region) + offLo;
+    const read = command === CMD.REGION_READ;
+    if (p.length !== SIZE.REGION_ACCESS + (read ? 0 : count)) return null;
+    let value = 0;
+    try {
+      if (read) value = this.device.read(pos, count);
+      else this.device.write(pos, count, count === 1 ? p[16]! : count === 2 ? p.readUInt16LE(16) : p.readUInt32LE(16));
+    } catch {
+      return null;
+    }
+    const size = HEADER_SIZE + SIZE.REGION_ACCESS + (read ? count : 0);
+    const out = Buffer.allocUnsafe(size);
+    out.writeUInt16LE(id, 0);
+    out.writeUInt16LE(command, 2);
+    out.writeUInt32LE(size, 4);
+    out.writeUInt32LE(TYPE_REPLY, 8);
+    out.writeUInt32LE(0, 12);
+    p.copy(out, HEADER_SIZE, 0, SIZE.REGION_ACCESS); // offset, region, count echoed
+    if (read) {
+      if (count === 1) out[32] = value;
+      else if (count === 2) out.writeUInt16LE(value, 32);
+      else out.writeUInt32LE(value >>> 0, 32);
+    }
+    return out;
   }
 
   private regionRead(p: Buffer): Buffer {
