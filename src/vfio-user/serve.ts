@@ -31,11 +31,19 @@ export interface VfioUserBus {
 
 export interface AttachOptions {
   log?: (line: string) => void;
+  /** See VfioUserServerOptions.incompleteTimeoutMs (default 5000 ms). */
+  incompleteTimeoutMs?: number;
 }
 
 /** Serve one device on `socketPath` (0600). Close the returned server to stop. */
 export function attachVfioUser(device: OpenableDevice, socketPath: string, opts: AttachOptions = {}): VfioUserServer {
-  return VfioUserServer.listen({ socketPath, open: () => device.open(), name: device.uuid, log: opts.log });
+  return VfioUserServer.listen({
+    socketPath,
+    open: () => device.open(),
+    name: device.uuid,
+    log: opts.log,
+    incompleteTimeoutMs: opts.incompleteTimeoutMs,
+  });
 }
 
 export interface ServeOptions {
@@ -43,6 +51,8 @@ export interface ServeOptions {
   dir: string;
   bus: VfioUserBus;
   log?: (line: string) => void;
+  /** See VfioUserServerOptions.incompleteTimeoutMs (default 5000 ms). */
+  incompleteTimeoutMs?: number;
   /** Called for each socket created/removed (the daemon may print or log them). */
   onSocket?: (ev: { action: 'add' | 'remove'; uuid: string; path: string; server: VfioUserServer }) => void;
 }
@@ -73,7 +83,7 @@ export function serveVfioUser(opts: ServeOptions): VfioUserService {
     if (servers.has(device.uuid)) return;
     const path = socketPath(device.uuid);
     try {
-      const server = attachVfioUser(device, path, { log });
+      const server = attachVfioUser(device, path, { log, incompleteTimeoutMs: opts.incompleteTimeoutMs });
       servers.set(device.uuid, server);
       opts.onSocket?.({ action: 'add', uuid: device.uuid, path, server });
     } catch (e) {
