@@ -720,6 +720,12 @@ static napi_value PollRef(napi_env env, napi_callback_info info) {
  *   1 bad frame a = the 16 header bytes, b = reason string
  *   2 ended     a = reason string, or null for EOF between messages
  *   3 drained   the send queue emptied after connEnd()
+ *   4 quick     only with a scratch Buffer (connOpen's 6th argument): a
+ *               message of at most 128 bytes carrying no fds is first copied
+ *               to scratch[0..a) and offered here, with no allocation at
+ *               all; a returned number n > 0 means the reply is
+ *               scratch[128..128+n). Anything else (0, undefined) and the
+ *               message is delivered again as event 0.
  * JS closes the connection (connClose) in response to 1-2; the addon never
  * closes the fd on its own.
  */
@@ -728,6 +734,7 @@ static napi_value PollRef(napi_env env, napi_callback_info info) {
 #define CONN_READS_PER_WAKEUP 4
 #define CONN_MAX_FDS 253 /* SCM_MAX_FD */
 #define CONN_HIGH_WATER (4u << 20)
+#define CONN_QUICK_MAX 128
 
 typedef struct ConnFd {
   uint64_t at; /* stream position of the last byte of the read that brought it */
@@ -758,6 +765,8 @@ typedef struct Conn {
   int in_scope;    /* inside a callback scope opened with `async` */
   int async_live;  /* `async` not yet destroyed */
   uint32_t max_msg, max_fds, idle_ms;
+  napi_ref scratch_ref; /* the JS scratch Buffer of event 4, or NULL */
+  uint8_t *scratch;
   uint8_t *in;
   size_t in_len, in_cap;
   uint64_t in_base; /* stream position of in[0] */
@@ -1012,6 +1021,22 @@ static void conn_dispatch(Conn *c) {
     if (c->in_len - pos < size) break;
     napi_value buf, fds, reply;
     int truncated;
+    if (c->scratch && size <= CONN_QUICK_MAX && c->nrfds == 0 && !c->lost_at_valid) {
+      /* The hot path: no Buffer, no array, no object created per message. */
+      napi_value nsize, r;
+      int32_t n = 0;
+      napi_valuetype t = napi_undefined;
+      memcpy(c->scratch, c->in + pos, size);
+      napi_create_int32(env, (int32_t)size, &nsize);
+      r = conn_emit(c, 4, nsize, NULL);
+      if (c->closed) break;
+      if (r) napi_typeof(env, r, &t);
+      if (t == napi_number && napi_get_value_int32(env, r, &n) == napi_ok && n > 0 && n <= CONN_QUICK_MAX) {
+        if (conn_queue(c, c->scratch + CONN_QUICK_MAX, (size_t)n, NULL, 0)) conn_emit(c, 2, str_or_null(env, "out of memory queueing a reply"), NULL);
+        pos += size;
+        continue;
+      }
+    }
     fds = conn_take_fds(c, c->in_base + pos + size, &truncated);
     napi_create_buffer_copy(env, size, c->in + pos, NULL, &buf);
     pos += size;
@@ -1223,7 +1248,10 @@ static void conn_close(Conn *c) {
   uv_timer_stop(&c->timer);
   uv_close((uv_handle_t *)&c->poll, conn_handle_closed);
   uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
-  close(c->fd);
+  if (c->scratch_ref) napi_delete_reference(c->env, c->scratch_ref);
+  c->scratch_ref = NULL;
+  c->scratch = NULL;
+  if (c->fd >= 0) close(c->fd);
   for (int i = 0; i < c->nrfds; i++) close(c->rfds[i].fd);
   c->nrfds = 0;
 }
@@ -1250,13 +1278,13 @@ static Conn *arg_conn(napi_env env, napi_value v) {
 }
 
 /*
- * connOpen(fd, maxMessage, maxFds, idleMs, callback) -> handle.
+ * connOpen(fd, maxMessage, maxFds, idleMs, callback, scratch?) -> handle.
  * Takes ownership of fd (closed by connClose). maxFds: fds one message may
  * carry (at most 253); idleMs: how long an incomplete message may sit (0 =
- * forever).
+ * forever); scratch: a Buffer of at least 256 bytes enabling event 4.
  */
 static napi_value ConnOpen(napi_env env, napi_callback_info info) {
-  GET_ARGS(5);
+  GET_ARGS(6);
   int32_t fd, max_msg, max_fds, idle;
   napi_valuetype t = napi_undefined;
   if (argc >= 5) napi_typeof(env, argv[4], &t);
@@ -1268,6 +1296,19 @@ static napi_value ConnOpen(napi_env env, napi_callback_info info) {
   if (max_msg < 16 || max_fds < 0 || max_fds > CONN_MAX_FDS || idle < 0) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "connOpen: maxMessage >= 16, maxFds 0..253, idleMs >= 0");
     return NULL;
+  }
+  uint8_t *scratch = NULL;
+  if (argc > 5) {
+    napi_valuetype st;
+    napi_typeof(env, argv[5], &st);
+    if (st != napi_undefined && st != napi_null) {
+      size_t slen;
+      if (!arg_bytes(env, argv[5], &scratch, &slen)) return NULL;
+      if (slen < 2 * CONN_QUICK_MAX) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "connOpen: the scratch buffer needs 256 bytes");
+        return NULL;
+      }
+    }
   }
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
@@ -1303,6 +1344,11 @@ static napi_value ConnOpen(napi_env env, napi_callback_info info) {
   c->idle_ms = (uint32_t)idle;
   c->reading = 1;
   napi_create_reference(env, argv[4], 1, &c->cb);
+  if (scratch) {
+    /* The reference keeps the Buffer (and so its memory) alive until close. */
+    napi_create_reference(env, argv[5], 1, &c->scratch_ref);
+    c->scratch = scratch;
+  }
   napi_value resource, name;
   napi_create_object(env, &resource);
   napi_create_string_utf8(env, "vfio-user:conn", NAPI_AUTO_LENGTH, &name);

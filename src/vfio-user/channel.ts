@@ -35,6 +35,15 @@ export interface ChannelHandlers {
    */
   onMessage(msg: Message): Buffer | null | void;
   /**
+   * Optional hot path, offered first every message of at most QUICK_MAX
+   * bytes that carries no fds: the raw message is `m[0..size)`; write the
+   * reply at `out[at..]` (at most QUICK_MAX bytes) and return its length, or
+   * return 0 to have it delivered to onMessage instead. Nothing is allocated
+   * on this path (the buffers are the channel's scratch, reused: copy what
+   * you keep).
+   */
+  onQuick?(m: Buffer, size: number, out: Buffer, at: number): number;
+  /**
    * The header announced a size we will not read (below 16, or above the
    * limit). The stream cannot be trusted after this; the channel stops
    * reading, lets the handler queue a last (error) reply, then closes.
@@ -57,11 +66,16 @@ const EV_MESSAGE = 0;
 const EV_BAD_FRAME = 1;
 const EV_ENDED = 2;
 const EV_DRAINED = 3;
+const EV_QUICK = 4;
+
+/** Largest message offered to onQuick, and the reply's offset in the scratch buffer (native CONN_QUICK_MAX). */
+export const QUICK_MAX = 128;
 
 export class Channel {
   readonly fd: number;
   private conn: ConnHandle | null;
   private readonly handlers: ChannelHandlers;
+  private readonly scratch: Buffer | null;
   /** Set by end(): the reason to close with once the replies are sent. */
   private closeWhenFlushed: string | null | undefined = undefined;
   private closed = false;
@@ -69,8 +83,14 @@ export class Channel {
   constructor(fd: number, handlers: ChannelHandlers, opts: ChannelOptions) {
     this.fd = fd;
     this.handlers = handlers;
-    this.conn = native().connOpen(fd, opts.maxMessageSize, opts.maxFds, opts.incompleteTimeoutMs ?? 0, (kind, a, b) =>
-      this.onEvent(kind, a, b),
+    this.scratch = handlers.onQuick ? Buffer.alloc(2 * QUICK_MAX) : null;
+    this.conn = native().connOpen(
+      fd,
+      opts.maxMessageSize,
+      opts.maxFds,
+      opts.incompleteTimeoutMs ?? 0,
+      (kind, a, b) => this.onEvent(kind, a, b),
+      this.scratch,
     );
   }
 
@@ -114,9 +134,11 @@ export class Channel {
     this.handlers.onClose(reason);
   }
 
-  private onEvent(kind: number, a: unknown, b: unknown): Buffer | null | void {
+  private onEvent(kind: number, a: unknown, b: unknown): Buffer | number | null | void {
     if (this.closed) return;
     switch (kind) {
+      case EV_QUICK:
+        return this.handlers.onQuick!(this.scratch!, a as number, this.scratch!, QUICK_MAX);
       case EV_MESSAGE: {
         const buf = a as Buffer;
         const fds = (b as (number[] & { truncated?: boolean }) | null) ?? [];

@@ -207,6 +207,7 @@ export class VfioUserServer extends EventEmitter {
           if (r.reply) channel!.send(r.reply);
           channel!.end(r.closeReason);
         },
+        onQuick: (m, size, out, at) => session.quick(m, size, out, at),
         onBadFrame: (h, reason) => {
           this.log(`malformed message from the client: ${reason}; disconnecting`);
           if (!isReply(h)) channel!.send(errorReply(h, reason.includes('exceeds') ? ERRNO.EMSGSIZE : ERRNO.EINVAL));

@@ -32,7 +32,6 @@ import {
   HEADER_SIZE,
   SERVER_MAX_DATA_XFER,
   SIZE,
-  TYPE_COMMAND,
   TYPE_REPLY,
   VERSION_MAJOR,
   VERSION_MINOR,
@@ -72,18 +71,6 @@ export class VfioUserSession {
 
   handle(msg: Message): SessionResult {
     const { header } = msg;
-    // A guest's inb/outb (1, 2 or 4 aligned bytes of a region) skips the
-    // general path's allocations; anything unusual, including every error,
-    // goes the general way so its errno and log line are the same.
-    if (
-      (header.command === CMD.REGION_READ || header.command === CMD.REGION_WRITE) &&
-      header.flags === TYPE_COMMAND &&
-      this.negotiated &&
-      msg.fds.length === 0
-    ) {
-      const reply = this.quickAccess(header.id, header.command, msg.payload);
-      if (reply) return { reply };
-    }
     if (isReply(header)) {
       // We never send requests, so no reply can be expected.
       this.closeFds(msg.fds);
@@ -327,41 +314,46 @@ export class VfioUserSession {
   }
 
   /**
-   * REGION_READ/WRITE of 1, 2 or 4 naturally aligned bytes in the first 4 GiB
-   * of a region: one device.read()/write() and one reply buffer. Returns
-   * null (nothing done) for anything else or if the device refuses, so the
-   * general path answers with the usual errno.
+   * The hot path, for what a guest's inb/outb becomes: a REGION_READ or
+   * REGION_WRITE of 1, 2 or 4 naturally aligned bytes in the first 4 GiB of
+   * a region, wanting a reply. `m[0..size)` is the whole raw message (header
+   * first); the reply is written at `out[at..]` and its length returned.
+   * Nothing is allocated. Returns 0, having done nothing, for anything else
+   * or if the device refuses the access: handle() then answers it, with the
+   * usual errno and log line. Same device calls as handle() would make.
    */
-  private quickAccess(id: number, command: number, p: Buffer): Buffer | null {
-    if (p.length < SIZE.REGION_ACCESS) return null;
-    const offLo = p.readUInt32LE(0);
-    const region = p.readUInt32LE(8);
-    const count = p.readUInt32LE(12);
-    if (p.readUInt32LE(4) !== 0 || region > MAX_REGION_INDEX || (count !== 1 && count !== 2 && count !== 4) || offLo % count !== 0) return null;
-    const pos = regionOffset(region) + offLo;
+  quick(m: Uint8Array, size: number, out: Uint8Array, at: number): number {
+    if (!this.negotiated || size < HEADER_SIZE + SIZE.REGION_ACCESS) return 0;
+    const command = m[2]! | (m[3]! << 8);
     const read = command === CMD.REGION_READ;
-    if (p.length !== SIZE.REGION_ACCESS + (read ? 0 : count)) return null;
+    if ((!read && command !== CMD.REGION_WRITE) || (m[8]! | m[9]! | m[10]! | m[11]!) !== 0) return 0; // flags: a plain command
+    if ((m[20]! | m[21]! | m[22]! | m[23]!) !== 0) return 0; // offset >= 4 GiB
+    const offset = (m[16]! | (m[17]! << 8) | (m[18]! << 16) | (m[19]! << 24)) >>> 0;
+    const region = (m[24]! | (m[25]! << 8) | (m[26]! << 16) | (m[27]! << 24)) >>> 0;
+    const count = (m[28]! | (m[29]! << 8) | (m[30]! << 16) | (m[31]! << 24)) >>> 0;
+    if (region > MAX_REGION_INDEX || (count !== 1 && count !== 2 && count !== 4) || offset % count !== 0) return 0;
+    if (size !== HEADER_SIZE + SIZE.REGION_ACCESS + (read ? 0 : count)) return 0;
+    const pos = regionOffset(region) + offset;
     let value = 0;
     try {
       if (read) value = this.device.read(pos, count);
-      else this.device.write(pos, count, count === 1 ? p[16]! : count === 2 ? p.readUInt16LE(16) : p.readUInt32LE(16));
+      else this.device.write(pos, count, count === 1 ? m[32]! : count === 2 ? m[32]! | (m[33]! << 8) : (m[32]! | (m[33]! << 8) | (m[34]! << 16) | (m[35]! << 24)) >>> 0);
     } catch {
-      return null;
+      return 0;
     }
-    const size = HEADER_SIZE + SIZE.REGION_ACCESS + (read ? count : 0);
-    const out = Buffer.allocUnsafe(size);
-    out.writeUInt16LE(id, 0);
-    out.writeUInt16LE(command, 2);
-    out.writeUInt32LE(size, 4);
-    out.writeUInt32LE(TYPE_REPLY, 8);
-    out.writeUInt32LE(0, 12);
-    p.copy(out, HEADER_SIZE, 0, SIZE.REGION_ACCESS); // offset, region, count echoed
-    if (read) {
-      if (count === 1) out[32] = value;
-      else if (count === 2) out.writeUInt16LE(value, 32);
-      else out.writeUInt32LE(value >>> 0, 32);
-    }
-    return out;
+    const len = HEADER_SIZE + SIZE.REGION_ACCESS + (read ? count : 0);
+    out[at] = m[0]!; // id
+    out[at + 1] = m[1]!;
+    out[at + 2] = command;
+    out[at + 3] = 0;
+    out[at + 4] = len;
+    out[at + 5] = out[at + 6] = out[at + 7] = 0;
+    out[at + 8] = TYPE_REPLY;
+    out[at + 9] = out[at + 10] = out[at + 11] = 0;
+    out[at + 12] = out[at + 13] = out[at + 14] = out[at + 15] = 0; // error
+    for (let i = 16; i < 32; i++) out[at + i] = m[i]!; // offset, region, count echoed
+    if (read) for (let i = 0; i < count; i++) out[at + 32 + i] = (value >>> (8 * i)) & 0xff;
+    return len;
   }
 
   private regionRead(p: Buffer): Buffer {
