@@ -22,6 +22,10 @@
  * Environment: MTTY_VFU_REF = the peer's binary (default
  * ../shared/vfio-user-ref/bin/gpio-pci-idio-16 next to the repository);
  * without it the peer rows are skipped with one line saying why.
+ * MTTY_VFU_BASELINE = a built checkout of an older mtty (with
+ * dist/bench/vfio-user-server.js): its server joins the same interleaved
+ * slices and its figures are printed as "before" lines, so before/after
+ * come from one run.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -183,39 +187,66 @@ export const vfioUserSection: BenchSection = {
       } else {
         log('peer skipped: libvfio-user sample server not found (set MTTY_VFU_REF)');
       }
+      let base: { c: LineChild; pid: number } | null = null;
+      const baseDir = process.env.MTTY_VFU_BASELINE;
+      if (baseDir) {
+        const sockBase = join(dir, 'base.sock');
+        const srv = startChild(process.execPath, [join(baseDir, 'dist/bench/vfio-user-server.js'), sockBase]);
+        children.push(srv);
+        if ((await srv.line()) !== 'ready') throw new Error('the baseline server did not start');
+        const c = startChild(client, [sockBase, '0', '7']);
+        children.push(c);
+        await c.line();
+        base = { c, pid: srv.proc.pid! };
+      }
 
+      const who = { ours: { c: cA, pid: oursPid }, peer, base };
+      type Who = keyof typeof who;
+      const names: Who[] = ['ours', 'peer', 'base'];
       // Warm-up: JIT tier-up on our side, caches on both.
-      await cA.ask(`lat ${LAT_N * 3}`);
-      await peer?.c.ask(`lat ${LAT_N}`);
+      for (const k of names) await who[k]?.c.ask(`lat ${LAT_N * 3}`);
 
-      const lat = { ours: { p50: [] as number[], p99: [] as number[], cpu: 0, n: 0 }, peer: { p50: [] as number[], p99: [] as number[], cpu: 0, n: 0 } };
-      const pipe = { ours: [] as number[], peer: [] as number[] };
+      const blank = () => ({ p50: [] as number[], p99: [] as number[], cpu: 0, n: 0, pipe: [] as number[] });
+      const res = { ours: blank(), peer: blank(), base: blank() };
       for (let s = 0; s < SLICES; s++) {
-        for (const who of ['ours', 'peer'] as const) {
-          const c = who === 'ours' ? cA : peer?.c;
-          const pid = who === 'ours' ? oursPid : peer?.pid;
-          if (!c || !pid) continue;
-          const before = cpuNs(pid);
-          const [p50, p99] = await c.ask(`lat ${LAT_N}`);
-          lat[who].cpu += cpuNs(pid) - before;
-          lat[who].n += LAT_N;
-          lat[who].p50.push(p50!);
-          lat[who].p99.push(p99!);
-          const [ns, n] = await c.ask(`pipe ${PIPE_N} ${DEPTH}`);
-          pipe[who].push((n! / ns!) * 1e9);
+        for (const k of names) {
+          const w = who[k];
+          if (!w) continue;
+          const before = cpuNs(w.pid);
+          const [p50, p99] = await w.c.ask(`lat ${LAT_N}`);
+          res[k].cpu += cpuNs(w.pid) - before;
+          res[k].n += LAT_N;
+          res[k].p50.push(p50!);
+          res[k].p99.push(p99!);
+          const [ns, n] = await w.c.ask(`pipe ${PIPE_N} ${DEPTH}`);
+          res[k].pipe.push((n! / ns!) * 1e9);
         }
       }
       const us = (ns: number) => ns / 1000;
       const pr = (xs: number[]) => (xs.length ? median(xs) : NaN);
-      rows.push(row('1-byte read p50 (C client)', 'us', us(pr(lat.ours.p50)), us(pr(lat.peer.p50))));
-      rows.push(row('1-byte read p99 (C client)', 'us', us(pr(lat.ours.p99)), us(pr(lat.peer.p99))));
-      rows.push(row(`pipelined, ${DEPTH} in flight`, 'msg/s', pr(pipe.ours), pr(pipe.peer)));
-      rows.push(row('server CPU per request', 'us', us(lat.ours.cpu / lat.ours.n), lat.peer.n ? us(lat.peer.cpu / lat.peer.n) : NaN));
-
-      const scOurs = await syscalls(oursPid, async () => void (await cA.ask(`lat ${SYSCALL_N}`)));
-      const scPeer = peer ? await syscalls(peer.pid, async () => void (await peer!.c.ask(`lat ${SYSCALL_N}`))) : { n: NaN, tool: 'none' };
-      log(`syscalls counted with ${scOurs.tool} (ours) / ${scPeer.tool} (peer) over ${SYSCALL_N} sequential reads`);
-      rows.push(row('server syscalls per request', 'calls', scOurs.n / SYSCALL_N, scPeer.n / SYSCALL_N));
+      const sc: Record<Who, { n: number; tool: string }> = { ours: { n: NaN, tool: 'none' }, peer: { n: NaN, tool: 'none' }, base: { n: NaN, tool: 'none' } };
+      for (const k of names) {
+        const w = who[k];
+        if (w) sc[k] = await syscalls(w.pid, async () => void (await w.c.ask(`lat ${SYSCALL_N}`)));
+      }
+      const { ours: o, peer: p, base: b } = res;
+      // Ratios: the median of per-slice ratios (each pair of slices ran back
+      // to back), steadier on a shared machine than a ratio of medians.
+      const ratio = (a: number[], b: number[]) => (b.length ? median(a.map((x, i) => x / b[i]!)) : NaN);
+      rows.push({ ...row('1-byte read p50 (C client)', 'us', us(pr(o.p50)), us(pr(p.p50))), ratio: ratio(o.p50, p.p50) });
+      rows.push({ ...row('1-byte read p99 (C client)', 'us', us(pr(o.p99)), us(pr(p.p99))), ratio: ratio(o.p99, p.p99) });
+      rows.push({ ...row(`pipelined, ${DEPTH} in flight`, 'msg/s', pr(o.pipe), pr(p.pipe)), ratio: ratio(o.pipe, p.pipe) });
+      rows.push(row('server CPU per request', 'us', us(o.cpu / o.n), p.n ? us(p.cpu / p.n) : NaN));
+      log(`syscalls counted with ${sc.ours.tool} (ours) / ${sc.peer.tool} (peer) over ${SYSCALL_N} sequential reads`);
+      rows.push(row('server syscalls per request', 'calls', sc.ours.n / SYSCALL_N, sc.peer.n / SYSCALL_N));
+      if (base) {
+        const f = (x: number) => x.toFixed(1);
+        log(
+          `before (${baseDir}), same run: p50 ${f(us(pr(b.p50)))} us (${ratio(b.p50, p.p50).toFixed(2)}x the peer), ` +
+            `p99 ${f(us(pr(b.p99)))} us, pipelined ${f(pr(b.pipe) / 1000)} k/s (${ratio(b.pipe, p.pipe).toFixed(2)}x), ` +
+            `CPU ${f(us(b.cpu / b.n))} us/request, syscalls ${(sc.base.n / SYSCALL_N).toFixed(2)}/request`,
+        );
+      }
 
       // Our TS client vs the C client, on our server (socket B vs socket A).
       ts = VfioUserClient.connect(sockB);
@@ -228,7 +259,13 @@ export const vfioUserSection: BenchSection = {
         tsP50.push(percentile(await tsClientLatency(ts, LAT_N), 50));
         cP50.push((await cA.ask(`lat ${LAT_N}`))[0]!);
       }
-      rows.push({ workload: 'TS client p50 vs C client (our server)', unit: 'us', wasm: us(median(tsP50)), ts: us(median(cP50)), ratio: median(tsP50) / median(cP50) });
+      rows.push({
+        workload: 'TS client p50 vs C client (our server)',
+        unit: 'us',
+        wasm: us(median(tsP50)),
+        ts: us(median(cP50)),
+        ratio: median(tsP50.map((x, i) => x / cP50[i]!)),
+      });
       log('rows: ours = mtty server (last row: our TS client), peer = libvfio-user C server (last row: the C client); ratio = ours / peer');
       return rows;
     } finally {

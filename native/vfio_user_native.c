@@ -724,7 +724,8 @@ static napi_value PollRef(napi_env env, napi_callback_info info) {
  *               message of at most 128 bytes carrying no fds is first copied
  *               to scratch[0..a) and offered here, with no allocation at
  *               all; a returned number n > 0 means the reply is
- *               scratch[128..128+n). Anything else (0, undefined) and the
+ *               scratch[128..128+n), n < 0 that the message was taken with
+ *               nothing to send. Anything else (0, undefined) and the
  *               message is delivered again as event 0.
  * JS closes the connection (connClose) in response to 1-2; the addon never
  * closes the fd on its own.
@@ -1031,8 +1032,10 @@ static void conn_dispatch(Conn *c) {
       r = conn_emit(c, 4, nsize, NULL);
       if (c->closed) break;
       if (r) napi_typeof(env, r, &t);
-      if (t == napi_number && napi_get_value_int32(env, r, &n) == napi_ok && n > 0 && n <= CONN_QUICK_MAX) {
-        if (conn_queue(c, c->scratch + CONN_QUICK_MAX, (size_t)n, NULL, 0)) conn_emit(c, 2, str_or_null(env, "out of memory queueing a reply"), NULL);
+      if (t == napi_number && napi_get_value_int32(env, r, &n) == napi_ok && n != 0 && n <= CONN_QUICK_MAX) {
+        /* n > 0: a reply to queue; n < 0: taken, nothing to send (a client's reply). */
+        if (n > 0 && conn_queue(c, c->scratch + CONN_QUICK_MAX, (size_t)n, NULL, 0))
+          conn_emit(c, 2, str_or_null(env, "out of memory queueing a reply"), NULL);
         pos += size;
         continue;
       }

@@ -37,8 +37,9 @@ export interface ChannelHandlers {
   /**
    * Optional hot path, offered first every message of at most QUICK_MAX
    * bytes that carries no fds: the raw message is `m[0..size)`; write the
-   * reply at `out[at..]` (at most QUICK_MAX bytes) and return its length, or
-   * return 0 to have it delivered to onMessage instead. Nothing is allocated
+   * reply at `out[at..]` (at most QUICK_MAX bytes) and return its length,
+   * return -1 if the message was handled with nothing to send, or return 0
+   * to have it delivered to onMessage instead. Nothing is allocated
    * on this path (the buffers are the channel's scratch, reused: copy what
    * you keep).
    */
