@@ -767,6 +767,7 @@ typedef struct Conn {
   int async_live;  /* `async` not yet destroyed */
   uint32_t max_msg, max_fds, idle_ms;
   napi_ref scratch_ref; /* the JS scratch Buffer of event 4, or NULL */
+  napi_ref resource;    /* async resource object of the callback scopes, made once */
   uint8_t *scratch;
   uint8_t *in;
   size_t in_len, in_cap;
@@ -1176,7 +1177,7 @@ static void conn_on_poll(uv_poll_t *h, int status, int events) {
   napi_callback_scope cs;
   napi_value resource;
   napi_open_handle_scope(env, &hs);
-  napi_create_object(env, &resource);
+  napi_get_reference_value(env, c->resource, &resource);
   /* One callback scope per wakeup: microtasks (promise continuations of the
    * client, say) run once after the whole batch, not per message. */
   napi_open_callback_scope(env, resource, c->async, &cs);
@@ -1217,7 +1218,7 @@ static void conn_on_timer(uv_timer_t *t) {
   napi_callback_scope cs;
   napi_value resource;
   napi_open_handle_scope(env, &hs);
-  napi_create_object(env, &resource);
+  napi_get_reference_value(env, c->resource, &resource);
   napi_open_callback_scope(env, resource, c->async, &cs);
   c->in_scope = 1;
   c->handles++;
@@ -1238,6 +1239,7 @@ static void conn_destroy_async(Conn *c) {
   if (!c->async_live) return;
   c->async_live = 0;
   napi_async_destroy(c->env, c->async);
+  napi_delete_reference(c->env, c->resource);
 }
 
 static void conn_close(Conn *c) {
@@ -1354,6 +1356,7 @@ static napi_value ConnOpen(napi_env env, napi_callback_info info) {
   }
   napi_value resource, name;
   napi_create_object(env, &resource);
+  napi_create_reference(env, resource, 1, &c->resource);
   napi_create_string_utf8(env, "vfio-user:conn", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, resource, name, &c->async);
   c->async_live = 1;
