@@ -14,9 +14,12 @@
  *     libuv never reads or writes them, so there is exactly one reader and
  *     one writer per fd, on the JavaScript thread, and no locking is needed.
  *
- * A worker thread doing blocking recvmsg() was the alternative; it needs a
- * thread-safe function per socket and cross-thread ordering of replies, for no
- * gain at mtty's message rates. uv_poll keeps everything on the main loop.
+ * A thread doing blocking recvmsg() was the alternative; the device it would
+ * serve lives on the JS thread (console, lab and back-ends use it too), so
+ * every request would still wake that thread, plus a cross-thread hop. The
+ * conn* functions below instead frame the stream in C on the JS thread and
+ * call JS once per message: 3 syscalls per request, like a blocking C loop
+ * (docs/vfio-user.md, "Speed").
  *
  * Also here: eventfd create/read/write, so the server can signal an interrupt
  * (write a uint64 1 to the eventfd, what the kernel's eventfd_signal does) and
@@ -1444,20 +1447,6 @@ static napi_value ConnSend(napi_env env, napi_callback_info info) {
   return make_int(env, (int64_t)(c->closed ? 0 : conn_queued(c)));
 }
 
-/* connSetReading(handle, on): stop/resume taking requests (end of stream). */
-static napi_value ConnSetReading(napi_env env, napi_callback_info info) {
-  GET_ARGS(2);
-  if (argc < 2) return NULL;
-  Conn *c = arg_conn(env, argv[0]);
-  if (!c) return NULL;
-  bool on = true;
-  napi_get_value_bool(env, argv[1], &on);
-  c->reading = on;
-  conn_arm_timer(c);
-  conn_update_mask(c);
-  return NULL;
-}
-
 /* connEnd(handle) -> true if nothing is left to send; else "drained" (3) follows. */
 static napi_value ConnEnd(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
@@ -1513,19 +1502,6 @@ static napi_value ConnClose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* connRef(handle, ref): whether this connection keeps the process alive. */
-static napi_value ConnRef(napi_env env, napi_callback_info info) {
-  GET_ARGS(2);
-  if (argc < 2) return NULL;
-  Conn *c = arg_conn(env, argv[0]);
-  if (!c || c->closed) return NULL;
-  bool on = true;
-  napi_get_value_bool(env, argv[1], &on);
-  if (on) uv_ref((uv_handle_t *)&c->poll);
-  else uv_unref((uv_handle_t *)&c->poll);
-  return NULL;
-}
-
 /* ---------------------------------------------------------------- init */
 
 static napi_value Init(napi_env env, napi_value exports) {
@@ -1545,11 +1521,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"pollRef", NULL, PollRef, NULL, NULL, NULL, napi_enumerable, NULL},
       {"connOpen", NULL, ConnOpen, NULL, NULL, NULL, napi_enumerable, NULL},
       {"connSend", NULL, ConnSend, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"connSetReading", NULL, ConnSetReading, NULL, NULL, NULL, napi_enumerable, NULL},
       {"connEnd", NULL, ConnEnd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"connPump", NULL, ConnPump, NULL, NULL, NULL, napi_enumerable, NULL},
       {"connClose", NULL, ConnClose, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"connRef", NULL, ConnRef, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   napi_value max;

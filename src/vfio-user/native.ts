@@ -54,12 +54,10 @@ export interface NativeAddon {
   connOpen(fd: number, maxMessage: number, maxFds: number, idleMs: number, cb: ConnCallback, scratch?: Buffer | null): ConnHandle;
   /** Queue (and, outside a callback, send) one message; returns the bytes still queued. */
   connSend(h: ConnHandle, buf: Uint8Array, fds?: readonly number[]): number;
-  connSetReading(h: ConnHandle, on: boolean): void;
   /** Stop reading; true when nothing is left to send (else event 3 follows). */
   connEnd(h: ConnHandle): boolean;
   connPump(h: ConnHandle): void;
   connClose(h: ConnHandle): void;
-  connRef(h: ConnHandle, ref: boolean): void;
   readonly MAX_RECV_FDS: number;
 }
 
