@@ -115,4 +115,32 @@ test('a client that stops reading its replies: nothing lost, every reply arrives
   }
 });
 
+test('posted (no-reply) writes, good and refused, send nothing; the replies after them stay matched', async () => {
+  const logs: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'mtty-vu-fr-'));
+  const mtty = await loadMtty();
+  const server = attachVfioUser(mtty.parent.type('mtty-1')!.create(), join(dir, 'a.sock'), { log: (l) => logs.push(l) });
+  const c = VfioUserClient.connect(server.socketPath);
+  let strays = 0;
+  c.on('protocol-error', () => strays++);
+  try {
+    await c.version();
+    await c.getInfo();
+    const posted = [
+      c.regionWrite(0, 7, Uint8Array.of(0x10), { noReply: true }),
+      c.regionWrite(1, 0, Uint8Array.of(0x11), { noReply: true }), // BAR1 is empty on an mtty-1: refused
+      c.regionWrite(0, 7, Uint8Array.of(0x12), { noReply: true }),
+    ];
+    await Promise.all(posted);
+    assert.equal([...(await c.regionRead(0, 7, 1))], [0x12], 'the posted writes were applied in order');
+    assert.is(strays, 0, 'no reply came back for any posted write');
+    assert.ok(logs.some((l) => /REGION_WRITE \(no reply requested\) failed/.test(l)), 'the refused posted write is logged');
+  } finally {
+    await c.close();
+    await server.close();
+    await mtty.unload();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

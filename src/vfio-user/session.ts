@@ -315,9 +315,10 @@ export class VfioUserSession {
 
   /**
    * The hot path, for what a guest's inb/outb becomes: a REGION_READ or
-   * REGION_WRITE of 1, 2 or 4 naturally aligned bytes in the first 4 GiB of
-   * a region, wanting a reply. `m[0..size)` is the whole raw message (header
-   * first); the reply is written at `out[at..]` and its length returned.
+   * REGION_WRITE (also posted: NO_REPLY) of 1, 2 or 4 naturally aligned
+   * bytes in the first 4 GiB of a region. `m[0..size)` is the whole raw
+   * message (header first); the reply is written at `out[at..]` and its
+   * length returned (-1 for a posted write: done, nothing to send).
    * Nothing is allocated. Returns 0, having done nothing, for anything else
    * or if the device refuses the access: handle() then answers it, with the
    * usual errno and log line. Same device calls as handle() would make.
@@ -326,7 +327,12 @@ export class VfioUserSession {
     if (!this.negotiated || size < HEADER_SIZE + SIZE.REGION_ACCESS) return 0;
     const command = m[2]! | (m[3]! << 8);
     const read = command === CMD.REGION_READ;
-    if ((!read && command !== CMD.REGION_WRITE) || (m[8]! | m[9]! | m[10]! | m[11]!) !== 0) return 0; // flags: a plain command
+    if (!read && command !== CMD.REGION_WRITE) return 0;
+    // Flags: a plain command, or (a write only) a posted one: QEMU posts BAR
+    // writes with NO_REPLY unless x-no-posted-writes is set.
+    const flags = (m[8]! | (m[9]! << 8) | (m[10]! << 16) | (m[11]! << 24)) >>> 0;
+    const posted = flags === FLAG_NO_REPLY && !read;
+    if (flags !== 0 && !posted) return 0;
     if ((m[20]! | m[21]! | m[22]! | m[23]!) !== 0) return 0; // offset >= 4 GiB
     const offset = (m[16]! | (m[17]! << 8) | (m[18]! << 16) | (m[19]! << 24)) >>> 0;
     const region = (m[24]! | (m[25]! << 8) | (m[26]! << 16) | (m[27]! << 24)) >>> 0;
@@ -341,6 +347,7 @@ export class VfioUserSession {
     } catch {
       return 0;
     }
+    if (posted) return -1; // done, nothing to send
     const len = HEADER_SIZE + SIZE.REGION_ACCESS + (read ? count : 0);
     out[at] = m[0]!; // id
     out[at + 1] = m[1]!;
