@@ -20,7 +20,7 @@
  * both on our server (two sockets of one server process).
  *
  * Environment: MTTY_VFU_REF = the peer's binary (default
- * ../shared/vfio-user-ref/bin/gpio-pci-idio-16 next to the repository);
+ * ../shared/vfio-user-ref/bin/gpio-pci-idio-16 next to the checkout);
  * without it the peer rows are skipped with one line saying why.
  * MTTY_VFU_BASELINE = a built checkout of an older mtty (with
  * dist/bench/vfio-user-server.js): its server joins the same interleaved
@@ -45,10 +45,13 @@ const DEPTH = 16;
 const SYSCALL_N = 20_000;
 
 function refServer(): string | null {
-  const p = process.env.MTTY_VFU_REF ?? resolve(ROOT, '../../shared/vfio-user-ref/bin/gpio-pci-idio-16');
-  if (existsSync(p)) return p;
-  const alt = '/work/shared/vfio-user-ref/bin/gpio-pci-idio-16';
-  return existsSync(alt) ? alt : null;
+  if (process.env.MTTY_VFU_REF) return existsSync(process.env.MTTY_VFU_REF) ? process.env.MTTY_VFU_REF : null;
+  // ../shared next to the checkout; one level further up from a worktree (wt/NAME).
+  for (const up of ['..', '../..']) {
+    const p = resolve(ROOT, up, 'shared/vfio-user-ref/bin/gpio-pci-idio-16');
+    if (existsSync(p)) return p;
+  }
+  return null;
 }
 
 /** cc the client into the cache when the source is newer than the binary. */
