@@ -62,6 +62,7 @@ export async function main(): Promise<void> {
   for (const s of sections.filter((x) => only.length === 0 || only.includes(x.name))) {
     console.log(`\n[${s.name}] ${s.description}`);
     const rows = await s.run((line) => console.log(`  ${line}`));
+    if (rows.length === 0) continue; // the section said why it skipped
     const w = Math.max(...rows.map((r) => r.workload.length));
     const [ca, cb] = s.columns ?? ['ours', 'plain TS'];
     console.log(`  ${'workload'.padEnd(w)}  ${ca.padStart(12)}  ${cb.padStart(12)}  ratio`);
