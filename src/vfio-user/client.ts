@@ -27,6 +27,9 @@ import {
   commandName,
   encodeMessage,
   isReply,
+  u16,
+  u32,
+  writeHeader,
   type Message,
 } from './protocol.js';
 import { decodeVersion, encodeVersion, qemuCapabilities, type Capabilities, type VersionPayload } from './version.js';
@@ -148,11 +151,7 @@ export class VfioUserClient extends EventEmitter {
     const id = this.nextId;
     this.nextId = (this.nextId + 1) & 0xffff;
     const flags = TYPE_COMMAND | (opts.noReply ? FLAG_NO_REPLY : 0);
-    msg.writeUInt16LE(id, 0);
-    msg.writeUInt16LE(command & 0xffff, 2);
-    msg.writeUInt32LE(msg.length, 4);
-    msg.writeUInt32LE(flags, 8);
-    msg.writeUInt32LE(0, 12);
+    writeHeader(msg, 0, { id, command, size: msg.length, flags, error: 0 });
     if (opts.noReply) {
       this.channel.send(msg, opts.fds ?? []);
       const m: Message = { header: { id, command, size: msg.length, flags, error: 0 }, payload: Buffer.alloc(0), fds: [], fdsTruncated: false };
@@ -275,7 +274,7 @@ export class VfioUserClient extends EventEmitter {
     return this.call(CMD.REGION_READ, msg, {}, (r: Uint8Array, size: number): Uint8Array => {
       const base = HEADER_SIZE + SIZE.REGION_ACCESS;
       if (size < base) throw new MttyError('EPROTO', `REGION_READ reply is ${size - HEADER_SIZE} bytes, expected ${SIZE.REGION_ACCESS}`);
-      const n = (r[28]! | (r[29]! << 8) | (r[30]! << 16) | (r[31]! << 24)) >>> 0;
+      const n = u32(r, HEADER_SIZE + 12);
       if (n > count || size !== base + n) throw new MttyError('EPROTO', `REGION_READ reply carries ${size - base} bytes for count ${n}`);
       return r.slice(base, size);
     });
@@ -315,11 +314,10 @@ export class VfioUserClient extends EventEmitter {
 
   /** A small reply, in the channel's scratch buffer: resolve it without building a Message. */
   private onQuick(m: Buffer, size: number): number {
-    const flags = (m[8]! | (m[9]! << 8) | (m[10]! << 16) | (m[11]! << 24)) >>> 0;
-    if ((flags & (FLAG_TYPE_MASK | FLAG_ERROR)) !== TYPE_REPLY) return 0; // requests, errors: general path
-    const id = m[0]! | (m[1]! << 8);
+    if ((u32(m, 8) & (FLAG_TYPE_MASK | FLAG_ERROR)) !== TYPE_REPLY) return 0; // requests, errors: general path
+    const id = u16(m, 0);
     const p = this.pending.get(id);
-    if (!p?.quick || (m[2]! | (m[3]! << 8)) !== p.command) return 0;
+    if (!p?.quick || u16(m, 2) !== p.command) return 0;
     this.pending.delete(id);
     try {
       p.resolve(p.quick(m, size));

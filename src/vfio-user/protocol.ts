@@ -90,25 +90,42 @@ export interface Header {
   error: number;
 }
 
+/** Little-endian u16 at `at` (byte arithmetic: no DataView or Buffer method on the hot path). */
+export function u16(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+
+/** Little-endian u32 at `at`. */
+export function u32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+function put32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = (v >>> 24) & 0xff;
+}
+
 export function decodeHeader(b: Uint8Array): Header {
-  // Byte arithmetic, not a DataView: this runs once per message on the hot path.
-  return {
-    id: b[0]! | (b[1]! << 8),
-    command: b[2]! | (b[3]! << 8),
-    size: (b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24)) >>> 0,
-    flags: (b[8]! | (b[9]! << 8) | (b[10]! << 16) | (b[11]! << 24)) >>> 0,
-    error: (b[12]! | (b[13]! << 8) | (b[14]! << 16) | (b[15]! << 24)) >>> 0,
-  };
+  return { id: u16(b, 0), command: u16(b, 2), size: u32(b, 4), flags: u32(b, 8), error: u32(b, 12) };
+}
+
+/** Write a 16-byte header at `out[at..]` (in place: the hot paths build messages in reused buffers). */
+export function writeHeader(out: Uint8Array, at: number, h: Header): void {
+  out[at] = h.id & 0xff;
+  out[at + 1] = (h.id >>> 8) & 0xff;
+  out[at + 2] = h.command & 0xff;
+  out[at + 3] = (h.command >>> 8) & 0xff;
+  put32(out, at + 4, h.size);
+  put32(out, at + 8, h.flags);
+  put32(out, at + 12, h.error);
 }
 
 /** A whole message: header (size filled in) followed by `payload`. */
 export function encodeMessage(h: Omit<Header, 'size'>, payload: Uint8Array = new Uint8Array(0)): Buffer {
-  const out = Buffer.alloc(HEADER_SIZE + payload.length);
-  out.writeUInt16LE(h.id & 0xffff, 0);
-  out.writeUInt16LE(h.command & 0xffff, 2);
-  out.writeUInt32LE(out.length, 4);
-  out.writeUInt32LE(h.flags >>> 0, 8);
-  out.writeUInt32LE(h.error >>> 0, 12);
+  const out = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
+  writeHeader(out, 0, { id: h.id, command: h.command, size: out.length, flags: h.flags, error: h.error });
   out.set(payload, HEADER_SIZE);
   return out;
 }

@@ -38,6 +38,9 @@ import {
   commandName,
   encodeMessage,
   isReply,
+  u16,
+  u32,
+  writeHeader,
   type Message,
 } from './protocol.js';
 import { decodeVersion, encodeVersion, peerLimits, serverCapabilities, type PeerLimits } from './version.js';
@@ -319,47 +322,42 @@ export class VfioUserSession {
    * bytes in the first 4 GiB of a region. `m[0..size)` is the whole raw
    * message (header first); the reply is written at `out[at..]` and its
    * length returned (-1 for a posted write: done, nothing to send).
-   * Nothing is allocated. Returns 0, having done nothing, for anything else
-   * or if the device refuses the access: handle() then answers it, with the
-   * usual errno and log line. Same device calls as handle() would make.
+   * Only a header object is allocated. Returns 0, having done nothing, for
+   * anything else or if the device refuses the access: handle() then answers
+   * it, with the usual errno and log line. The device sees one read()/write()
+   * where handle() would call readBytes()/writeBytes() for the same bytes.
    */
   quick(m: Uint8Array, size: number, out: Uint8Array, at: number): number {
     if (!this.negotiated || size < HEADER_SIZE + SIZE.REGION_ACCESS) return 0;
-    const command = m[2]! | (m[3]! << 8);
+    const command = u16(m, 2);
     const read = command === CMD.REGION_READ;
     if (!read && command !== CMD.REGION_WRITE) return 0;
     // Flags: a plain command, or (a write only) a posted one: QEMU posts BAR
     // writes with NO_REPLY unless x-no-posted-writes is set.
-    const flags = (m[8]! | (m[9]! << 8) | (m[10]! << 16) | (m[11]! << 24)) >>> 0;
+    const flags = u32(m, 8);
     const posted = flags === FLAG_NO_REPLY && !read;
     if (flags !== 0 && !posted) return 0;
-    if ((m[20]! | m[21]! | m[22]! | m[23]!) !== 0) return 0; // offset >= 4 GiB
-    const offset = (m[16]! | (m[17]! << 8) | (m[18]! << 16) | (m[19]! << 24)) >>> 0;
-    const region = (m[24]! | (m[25]! << 8) | (m[26]! << 16) | (m[27]! << 24)) >>> 0;
-    const count = (m[28]! | (m[29]! << 8) | (m[30]! << 16) | (m[31]! << 24)) >>> 0;
+    const p = HEADER_SIZE; // the access header: offset u64, region u32, count u32, then data
+    if (u32(m, p + 4) !== 0) return 0; // offset >= 4 GiB
+    const offset = u32(m, p);
+    const region = u32(m, p + 8);
+    const count = u32(m, p + 12);
     if (region > MAX_REGION_INDEX || (count !== 1 && count !== 2 && count !== 4) || offset % count !== 0) return 0;
-    if (size !== HEADER_SIZE + SIZE.REGION_ACCESS + (read ? 0 : count)) return 0;
+    if (size !== p + SIZE.REGION_ACCESS + (read ? 0 : count)) return 0;
     const pos = regionOffset(region) + offset;
+    const data = p + SIZE.REGION_ACCESS;
     let value = 0;
     try {
       if (read) value = this.device.read(pos, count);
-      else this.device.write(pos, count, count === 1 ? m[32]! : count === 2 ? m[32]! | (m[33]! << 8) : (m[32]! | (m[33]! << 8) | (m[34]! << 16) | (m[35]! << 24)) >>> 0);
+      else this.device.write(pos, count, count === 1 ? m[data]! : count === 2 ? u16(m, data) : u32(m, data));
     } catch {
       return 0;
     }
     if (posted) return -1; // done, nothing to send
-    const len = HEADER_SIZE + SIZE.REGION_ACCESS + (read ? count : 0);
-    out[at] = m[0]!; // id
-    out[at + 1] = m[1]!;
-    out[at + 2] = command;
-    out[at + 3] = 0;
-    out[at + 4] = len;
-    out[at + 5] = out[at + 6] = out[at + 7] = 0;
-    out[at + 8] = TYPE_REPLY;
-    out[at + 9] = out[at + 10] = out[at + 11] = 0;
-    out[at + 12] = out[at + 13] = out[at + 14] = out[at + 15] = 0; // error
-    for (let i = 16; i < 32; i++) out[at + i] = m[i]!; // offset, region, count echoed
-    if (read) for (let i = 0; i < count; i++) out[at + 32 + i] = (value >>> (8 * i)) & 0xff;
+    const len = data + (read ? count : 0);
+    writeHeader(out, at, { id: u16(m, 0), command, size: len, flags: TYPE_REPLY, error: 0 });
+    for (let i = p; i < data; i++) out[at + i] = m[i]!; // offset, region, count echoed
+    if (read) for (let i = 0; i < count; i++) out[at + data + i] = (value >>> (8 * i)) & 0xff;
     return len;
   }
 
