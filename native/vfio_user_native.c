@@ -910,7 +910,8 @@ static int conn_flush(Conn *c) {
       return errno;
     }
     if (f) {
-      /* The fds went with the first byte; forget them (the caller owns them). */
+      /* The fds went with the first byte (the peer has its own now): drop our copies. */
+      for (int i = 0; i < f->n; i++) close(f->fds[i]);
       *f = c->ofds[--c->nofds];
     }
     c->out_off += (size_t)n;
@@ -948,10 +949,21 @@ static int conn_queue(Conn *c, const uint8_t *data, size_t len, const int *fds, 
       c->ofds_cap = cap;
     }
     if (!conn_out_reserve(c, len)) return ENOMEM;
+    /* Our own copies: the message may wait in the queue, and the caller may
+     * close its fds (or the numbers be reused) before it goes out. */
+    int dups[MAX_SEND_FDS];
+    for (int i = 0; i < nfds; i++) {
+      dups[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+      if (dups[i] < 0) {
+        int e = errno;
+        while (i-- > 0) close(dups[i]);
+        return e;
+      }
+    }
     OutFds *f = &c->ofds[c->nofds++];
     f->at = c->out_base + c->out_len;
     f->n = nfds;
-    memcpy(f->fds, fds, sizeof(int) * (size_t)nfds);
+    memcpy(f->fds, dups, sizeof(int) * (size_t)nfds);
   } else if (!conn_out_reserve(c, len)) {
     return ENOMEM;
   }
@@ -1083,6 +1095,7 @@ static void conn_read(Conn *c) {
       c->in_cap = cap;
     }
     size_t space = c->in_cap - c->in_len;
+    if (space == 0) break; /* cannot happen (a full buffer holds a whole message); a 0-byte read would look like EOF */
     union {
       char buf[CMSG_SPACE(sizeof(int) * CONN_MAX_FDS)];
       struct cmsghdr align;
@@ -1262,6 +1275,9 @@ static void conn_close(Conn *c) {
   if (c->fd >= 0) close(c->fd);
   for (int i = 0; i < c->nrfds; i++) close(c->rfds[i].fd);
   c->nrfds = 0;
+  for (int i = 0; i < c->nofds; i++)
+    for (int j = 0; j < c->ofds[i].n; j++) close(c->ofds[i].fds[j]);
+  c->nofds = 0;
 }
 
 static void conn_finalize(napi_env env, void *data, void *hint) {
@@ -1381,8 +1397,8 @@ static napi_value ConnOpen(napi_env env, napi_callback_info info) {
 /*
  * connSend(handle, buf, fds?) -> queued bytes left after trying to send.
  * Inside a message callback the bytes wait for the batch's single sendmsg;
- * otherwise they are sent at once. fds ride with the message's first byte
- * (the caller keeps its own copies). Throws EPIPE-style errors only for a
+ * otherwise they are sent at once. fds ride with the message's first byte;
+ * the addon sends duplicates, so the caller keeps (and may close) its own. Throws EPIPE-style errors only for a
  * closed handle; a failed send ends the connection through the callback.
  */
 static napi_value ConnSend(napi_env env, napi_callback_info info) {
