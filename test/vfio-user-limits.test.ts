@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { SocketClient, startDaemon } from '../src/control/index.js';
 import { loadMtty, type LoadedMtty } from '../src/mtty/load.js';
 import { attachVfioUser } from '../src/vfio-user/serve.js';
 import { VfioUserClient } from '../src/vfio-user/client.js';
@@ -118,6 +119,34 @@ test('40 oversize REGION_READs on one device; another device’s client keeps ge
     await a.close();
     await b.close();
     await w.done();
+  }
+});
+
+test('in the daemon: an oversize flood on one device; the control socket and another device keep answering', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mtty-vu-lim-d-'));
+  const sock = join(dir, 'run', 'control.sock');
+  const vu = join(dir, 'vfio');
+  const daemon = await startDaemon({ socketPath: sock, configDir: join(dir, 'cfg'), vfioUserDir: vu });
+  const ctl = await SocketClient.connect(sock);
+  try {
+    const a = await ctl.call<{ uuid: string }>('create', { type: 'mtty-1' });
+    const b = await ctl.call<{ uuid: string }>('create', { type: 'mtty-1' });
+    const ca = await negotiated(join(vu, `${a.uuid}.sock`));
+    const cb = await negotiated(join(vu, `${b.uuid}.sock`));
+    await cb.regionWrite(0, 7, Uint8Array.of(0x77));
+    const flood = Array.from({ length: 40 }, () => errnoOf(ca.request(CMD.REGION_READ, regionReadPayload(0, 0, 1 << 20))));
+    const reads = Array.from({ length: 40 }, () => cb.regionRead(0, 7, 1));
+    const lists = Array.from({ length: 10 }, () => ctl.call<{ uuid: string }[]>('list'));
+    const [errnos, values, listed] = await Promise.all([Promise.all(flood), Promise.all(reads), Promise.all(lists)]);
+    assert.equal(errnos, Array(40).fill(14), 'every oversize read: EFAULT');
+    assert.ok(values.every((v) => v[0] === 0x77), 'the other device answered every read');
+    assert.ok(listed.every((l) => l.length === 2), 'the control socket answered every list');
+    await ca.close();
+    await cb.close();
+  } finally {
+    await ctl.close();
+    await daemon.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
