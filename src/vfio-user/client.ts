@@ -151,7 +151,7 @@ export class VfioUserClient extends EventEmitter {
     const id = this.nextId;
     this.nextId = (this.nextId + 1) & 0xffff;
     const flags = TYPE_COMMAND | (opts.noReply ? FLAG_NO_REPLY : 0);
-    writeHeader(msg, 0, { id, command, size: msg.length, flags, error: 0 });
+    writeHeader(msg, 0, id, command, msg.length, flags, 0);
     if (opts.noReply) {
       this.channel.send(msg, opts.fds ?? []);
       const m: Message = { header: { id, command, size: msg.length, flags, error: 0 }, payload: Buffer.alloc(0), fds: [], fdsTruncated: false };

@@ -111,21 +111,24 @@ export function decodeHeader(b: Uint8Array): Header {
   return { id: u16(b, 0), command: u16(b, 2), size: u32(b, 4), flags: u32(b, 8), error: u32(b, 12) };
 }
 
-/** Write a 16-byte header at `out[at..]` (in place: the hot paths build messages in reused buffers). */
-export function writeHeader(out: Uint8Array, at: number, h: Header): void {
-  out[at] = h.id & 0xff;
-  out[at + 1] = (h.id >>> 8) & 0xff;
-  out[at + 2] = h.command & 0xff;
-  out[at + 3] = (h.command >>> 8) & 0xff;
-  put32(out, at + 4, h.size);
-  put32(out, at + 8, h.flags);
-  put32(out, at + 12, h.error);
+/**
+ * Write a 16-byte header at `out[at..]`, in place (scalars, not a Header
+ * object: the hot paths build messages in reused buffers, allocating nothing).
+ */
+export function writeHeader(out: Uint8Array, at: number, id: number, command: number, size: number, flags: number, error: number): void {
+  out[at] = id & 0xff;
+  out[at + 1] = (id >>> 8) & 0xff;
+  out[at + 2] = command & 0xff;
+  out[at + 3] = (command >>> 8) & 0xff;
+  put32(out, at + 4, size);
+  put32(out, at + 8, flags);
+  put32(out, at + 12, error);
 }
 
 /** A whole message: header (size filled in) followed by `payload`. */
 export function encodeMessage(h: Omit<Header, 'size'>, payload: Uint8Array = new Uint8Array(0)): Buffer {
   const out = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
-  writeHeader(out, 0, { id: h.id, command: h.command, size: out.length, flags: h.flags, error: h.error });
+  writeHeader(out, 0, h.id, h.command, out.length, h.flags, h.error);
   out.set(payload, HEADER_SIZE);
   return out;
 }

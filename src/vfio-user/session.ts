@@ -322,7 +322,7 @@ export class VfioUserSession {
    * bytes in the first 4 GiB of a region. `m[0..size)` is the whole raw
    * message (header first); the reply is written at `out[at..]` and its
    * length returned (-1 for a posted write: done, nothing to send).
-   * Only a header object is allocated. Returns 0, having done nothing, for
+   * Nothing is allocated. Returns 0, having done nothing, for
    * anything else or if the device refuses the access: handle() then answers
    * it, with the usual errno and log line. The device sees one read()/write()
    * where handle() would call readBytes()/writeBytes() for the same bytes.
@@ -355,7 +355,7 @@ export class VfioUserSession {
     }
     if (posted) return -1; // done, nothing to send
     const len = data + (read ? count : 0);
-    writeHeader(out, at, { id: u16(m, 0), command, size: len, flags: TYPE_REPLY, error: 0 });
+    writeHeader(out, at, u16(m, 0), command, len, TYPE_REPLY, 0);
     for (let i = p; i < data; i++) out[at + i] = m[i]!; // offset, region, count echoed
     if (read) for (let i = 0; i < count; i++) out[at + data + i] = (value >>> (8 * i)) & 0xff;
     return len;
