@@ -38,7 +38,7 @@ import { median, percentile } from './measure.js';
 import type { BenchRow, BenchSection } from './run.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SLICES = 9;
+const SLICES = 15;
 const LAT_N = 3000;
 const PIPE_N = 20_000;
 const DEPTH = 16;
