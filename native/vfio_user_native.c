@@ -1095,6 +1095,11 @@ static void conn_read(Conn *c) {
       c->in_cap = cap;
     }
     size_t space = c->in_cap - c->in_len;
+    /* Read to the end of the current message, or 16 KiB: a buffer grown for
+     * one large message must not let one read take 1 MiB of small ones. */
+    size_t want = need > c->in_len ? need - c->in_len : 0;
+    if (want < CONN_INITIAL_IN) want = CONN_INITIAL_IN;
+    if (space > want) space = want;
     if (space == 0) break; /* cannot happen (a full buffer holds a whole message); a 0-byte read would look like EOF */
     union {
       char buf[CMSG_SPACE(sizeof(int) * CONN_MAX_FDS)];

@@ -65,6 +65,26 @@ test('pipelined requests with an eventfd in the middle: every reply in order, th
   }
 });
 
+test('a 600 KB message between small ones: read to its end, answered, and the small ones after it too', async () => {
+  const w = await world();
+  const c = VfioUserClient.connect(w.server.socketPath);
+  try {
+    await c.version();
+    await c.getInfo();
+    await c.regionWrite(0, 7, Uint8Array.of(0x3c));
+    const big = c.regionWrite(0, 0, new Uint8Array(600_000)).then(
+      () => 0,
+      (e: { errno: number }) => e.errno,
+    );
+    const reads = Array.from({ length: 600 }, () => c.regionRead(0, 7, 1));
+    assert.is(await big, 14, 'a 600 KB write to an 8-byte BAR: EFAULT');
+    assert.ok((await Promise.all(reads)).every((v) => v[0] === 0x3c), 'the 600 reads behind it all answered');
+  } finally {
+    await c.close();
+    await w.done();
+  }
+});
+
 test('a client that stops reading its replies: nothing lost, every reply arrives in order once it reads again', async () => {
   const w = await world();
   const s = createConnection(w.server.socketPath);
