@@ -185,8 +185,16 @@ int main(int argc, char **argv) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   if (strlen(argv[1]) >= sizeof sa.sun_path) die("socket path too long");
   strcpy(sa.sun_path, argv[1]);
-  sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof sa) < 0) die("cannot connect");
+  /* The socket file appears at bind(), a moment before listen(): retry
+   * ECONNREFUSED/ENOENT for up to 5 s while the server starts. */
+  for (int tries = 0;; tries++) {
+    sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) die("socket failed");
+    if (connect(sock, (struct sockaddr *)&sa, sizeof sa) == 0) break;
+    if ((errno != ECONNREFUSED && errno != ENOENT) || tries >= 500) die("cannot connect");
+    close(sock);
+    usleep(10000);
+  }
   setup();
   memset(read_req, 0, sizeof read_req);
   put16(read_req + 2, CMD_REGION_READ);
