@@ -111,6 +111,7 @@ export class GuestVm {
     try {
       vm.qmp = await QmpClient.connect(qmpPath);
       await vm.expect(/MTTY-GUEST-READY\r?\n/, opts.bootTimeoutMs ?? 240_000);
+      await vm.run('true', 30_000); // swallows the shell's banner, so each run() sees only its own output
     } catch (e) {
       vm.kill();
       throw new Error(`guest did not boot: ${(e as Error).message}\n--- console tail ---\n${vm.console.slice(-2000)}\n--- qemu stderr ---\n${vm.stderrText.slice(-2000)}`);
