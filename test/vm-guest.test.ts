@@ -4,12 +4,14 @@
  * check in this file:
  *   mttyA  `mtty attach` mtty-2, profile pc16550d (the default)
  *   mttyB  `mtty attach` mtty-2 --profile mtty   (two devices in one QEMU)
+ *   mttyR  `mtty attach` mtty-2 --record FILE    (probe + open/write/close, replayed)
  *   ref0   libvfio-user's C sample server (for the latency figures)
  *   pciserial0  QEMU's own pci-serial (for the latency figures)
  * and a third device hot-plugged and unplugged through QMP while it runs.
  * Skipped, with one printed line, when no suitable QEMU is found.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -29,7 +31,7 @@ import {
 } from './support/vm/guest-checks.js';
 import { GuestVm } from './support/vm/guest-vm.js';
 import { formatFigures, measureInb, type InbTarget, type ThroughputFigure } from './support/vm/figures.js';
-import { startMttyAttach, startRefServer, type ServerProcess } from './support/vm/servers.js';
+import { MTTY_BIN, startMttyAttach, startRefServer, type ServerProcess } from './support/vm/servers.js';
 import { vmEnvironment } from './support/vm/vm-env.js';
 
 const env = vmEnvironment();
@@ -41,11 +43,14 @@ if (env) {
   let A: ProbeLine[];
   let B: ProbeLine[];
   let bdfA: string;
+  let R: ProbeLine[];
+  const recording = join(dir, 'linux-mtty-2.trace');
 
   test.before(async () => {
     const a = await startMttyAttach({ uuid: '6e2a3b4c-0000-4000-8000-00000000000a', socket: join(dir, 'a.sock') });
     const b = await startMttyAttach({ uuid: '6e2a3b4c-0000-4000-8000-00000000000b', socket: join(dir, 'b.sock'), profile: 'mtty' });
-    servers.push(a, b);
+    const rec = await startMttyAttach({ uuid: '6e2a3b4c-0000-4000-8000-00000000000d', socket: join(dir, 'rec.sock'), record: recording });
+    servers.push(a, b, rec);
     const ref = await startRefServer(join(dir, 'ref.sock'));
     if (ref) servers.push(ref);
     vm = await GuestVm.boot({
@@ -55,6 +60,7 @@ if (env) {
       devices: [
         { id: 'mttyA', socket: a.socket },
         { id: 'mttyB', socket: b.socket },
+        { id: 'mttyR', socket: rec.socket },
         ...(ref ? [{ id: 'ref0', socket: ref.socket }] : []),
       ],
     });
@@ -63,6 +69,8 @@ if (env) {
     const lines = await probeLines(vm);
     A = lines.filter((l) => l.bdf === bdfA);
     B = lines.filter((l) => l.bdf === bdfB);
+    const bdfR = await bdfOf(vm, 'mttyR');
+    R = lines.filter((l) => l.bdf === bdfR);
   });
 
   test.after(async () => {
@@ -104,6 +112,24 @@ if (env) {
 
   const throughput: ThroughputFigure[] = [];
 
+  test('a recording of Linux probing, opening and writing "hello" to an mtty-2 port replays with mtty replay --check', async () => {
+    assert.is(R.length, 2);
+    const out = await vm.ok(`mtty-guest-tool echo /dev/${R[0]!.tty} hello`);
+    assert.match(out, /sent=5 got=5 text=hello/);
+    await new Promise((r) => setTimeout(r, 200)); // the recorder writes every 20 ms
+    const text = readFileSync(recording, 'utf8');
+    assert.match(text, /^dev0\.0 W 0 0x68 @\d+$/m, "'h' written to THR by the guest's 8250 driver");
+    assert.match(text, /^dev0\.0 R 0 0x6f @\d+$/m, "'o' read back from RBR");
+    assert.match(text, /^# dev0 set_irqs flags=0x24 index=0 /m, 'QEMU bound the INTx eventfd');
+    assert.match(text, /^# dev0 intx signalled @\d+$/m, 'interrupts raised are recorded');
+    assert.match(text, /^# dev0 cfg R 0xfc\/[24] 0x0+ /m, 'QEMU read the last config bytes (as zeros)');
+    const r = spawnSync(process.execPath, [MTTY_BIN, 'replay', '--check', recording], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /dev0\.0: OK, \d+ accesses/);
+    assert.match(r.stdout, /dev0\.1: OK, \d+ accesses/);
+    if (process.env.MTTY_VM_SAVE_RECORDING) copyFileSync(recording, process.env.MTTY_VM_SAVE_RECORDING);
+  });
+
   async function loopChecks(dev: ProbeLine[], profile: string): Promise<void> {
     const irq = dev[0]!.irq;
     const before = await interruptCount(vm, irq);
@@ -141,9 +167,9 @@ if (env) {
     await vm.qmp.execute('device_add', { driver: 'vfio-user-pci', id: 'hot0', socket: { path: hot.socket, type: 'unix' } });
     const bdf = await bdfOf(vm, 'hot0');
     let lines: ProbeLine[] = [];
-    for (let i = 0; i < 60 && lines.length === 0; i++) {
+    for (const until = Date.now() + 60_000; lines.length === 0 && Date.now() < until; ) {
       lines = (await probeLines(vm)).filter((l) => l.bdf === bdf);
-      if (lines.length === 0) await new Promise((r) => setTimeout(r, 500));
+      if (lines.length === 0) await new Promise((r) => setTimeout(r, 1000));
     }
     assert.is(lines.length, 1, 'an mtty-1 has one port');
     assert.is(lines[0]!.uart, '16550A');

@@ -18,6 +18,10 @@
  *                      (FNV-1a 32 of the bytes sent / received; bad = bytes that
  *                      came back different from the one sent at that place).
  *
+ *   echo DEV TEXT      open DEV once, raw 115200 8N1, write TEXT, read until as
+ *                      many bytes came back (or 5 s passed), close:
+ *                      "echo dev=/dev/ttyS1 sent=5 got=5 text=hello"
+ *
  * Port access uses ioperm(2) (CONFIG_X86_IOPL_IOPERM), as a driver-less test would.
  */
 #define _GNU_SOURCE
@@ -156,10 +160,33 @@ static int cmd_loop(int argc, char **argv) {
   return 0;
 }
 
+static int cmd_echo(int argc, char **argv) {
+  if (argc != 2) return fprintf(stderr, "usage: echo DEV TEXT\n"), 2;
+  int fd = open(argv[0], O_RDWR | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0 || raw_line(fd) != 0) return fprintf(stderr, "echo: %s: %s\n", argv[0], strerror(errno)), 1;
+  size_t n = strlen(argv[1]), got = 0;
+  char back[256];
+  if (n >= sizeof back) return fprintf(stderr, "echo: TEXT too long\n"), 2;
+  if (write(fd, argv[1], n) != (ssize_t)n) return fprintf(stderr, "echo: write: %s\n", strerror(errno)), 1;
+  uint64_t start = now_ns();
+  while (got < n && now_ns() - start < 5000000000ull) {
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    if (poll(&p, 1, 100) > 0) {
+      ssize_t r = read(fd, back + got, n - got);
+      if (r > 0) got += (size_t)r;
+    }
+  }
+  back[got] = 0;
+  printf("echo dev=%s sent=%zu got=%zu text=%s\n", argv[0], n, got, back);
+  close(fd);
+  return got == n ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc >= 2 && strcmp(argv[1], "inb") == 0) return cmd_inb(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "loop") == 0) return cmd_loop(argc - 2, argv + 2);
-  fprintf(stderr, "usage: mtty-guest-tool inb PORT N | loop SIZE DEV...\n");
+  if (argc >= 2 && strcmp(argv[1], "echo") == 0) return cmd_echo(argc - 2, argv + 2);
+  fprintf(stderr, "usage: mtty-guest-tool inb PORT N | loop SIZE DEV... | echo DEV TEXT\n");
   return 2;
 }

@@ -26,6 +26,8 @@ export interface VmOptions {
   pciSerial?: boolean;
   /** Extra kernel command-line words. */
   append?: string;
+  /** 8250.nr_uarts (Debian's default is 4: ttyS0 + 3 slots, as the kernel doc shows). Default 16. */
+  nrUarts?: number;
   bootTimeoutMs?: number;
   log?: (line: string) => void;
 }
@@ -68,8 +70,11 @@ export class GuestVm {
       for (const l of d.split('\n')) if (l.trim()) this.log(`qemu stderr: ${l}`);
     });
     proc.stdin.on('error', () => {});
+    const reap = () => this.kill();
+    process.once('exit', reap);
     this.exited = new Promise((resolve) =>
       proc.on('exit', (code, signal) => {
+        process.off('exit', reap);
         this.exitStatus = { code, signal };
         this.wake();
         resolve({ code, signal });
@@ -98,13 +103,13 @@ export class GuestVm {
       '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
       '-machine', 'pc', '-accel', 'tcg', '-m', '256M', '-smp', '1',
       '-kernel', opts.image.kernel, '-initrd', opts.image.initrd,
-      '-append', `console=ttyS0 loglevel=3 8250.nr_uarts=8 panic=-1 rdinit=/init ${opts.append ?? ''}`.trim(),
+      '-append', `console=ttyS0 loglevel=3 8250.nr_uarts=${opts.nrUarts ?? 16} panic=-1 rdinit=/init ${opts.append ?? ''}`.trim(),
       '-serial', 'stdio',
       '-qmp', `unix:${qmpPath},server=on,wait=off`,
     ];
     if (opts.pciSerial) args.push('-chardev', 'null,id=psnull', '-device', 'pci-serial,id=pciserial0,chardev=psnull');
     for (const d of opts.devices ?? []) args.push('-device', vfioUserDeviceArg(d));
-    const log = opts.log ?? (() => {});
+    const log = opts.log ?? (process.env.MTTY_VM_LOG ? (l: string) => process.stderr.write(`[vm] ${l}\n`) : () => {});
     const proc = spawn(opts.qemu, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const vm = new GuestVm(proc, dir, log);
     log(`qemu pid ${proc.pid}: ${opts.qemu} ${args.join(' ')}`);
@@ -142,6 +147,7 @@ export class GuestVm {
   /** Type `cmd` into the guest's shell; its output (stdout+stderr) and exit status, within timeoutMs. */
   async run(cmd: string, timeoutMs = 60_000): Promise<RunResult> {
     const n = ++this.seq;
+    this.log(`run ${n}: ${cmd}`);
     // The marker is assembled by the shell ('@@''END'), so it cannot match an echo of the command.
     this.proc.stdin.write(`(${cmd}) 2>&1; echo "@@""END ${n} $?"\n`);
     const m = await this.expect(new RegExp(`([\\s\\S]*?)@@END ${n} (\\d+)\\r?\\n`), timeoutMs);
@@ -161,7 +167,12 @@ export class GuestVm {
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (!this.exitStatus) process.kill(this.pid, signal);
+    if (this.exitStatus) return;
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // already gone (exited, not yet reaped)
+    }
   }
 
   waitExit(timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

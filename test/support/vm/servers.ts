@@ -36,7 +36,15 @@ export class ServerProcess {
     proc.stderr.setEncoding('utf8');
     proc.stdout.on('data', (d: string) => (this.out += d));
     proc.stderr.on('data', (d: string) => (this.err += d));
-    this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve((this.exitStatus = { code, signal }))));
+    // A test process that dies must not leave servers behind.
+    const reap = () => this.kill('SIGKILL');
+    process.once('exit', reap);
+    this.exited = new Promise((resolve) =>
+      proc.on('exit', (code, signal) => {
+        process.off('exit', reap);
+        resolve((this.exitStatus = { code, signal }));
+      }),
+    );
   }
 
   get pid(): number {
@@ -53,7 +61,12 @@ export class ServerProcess {
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-    if (!this.exitStatus) process.kill(this.pid, signal);
+    if (this.exitStatus) return;
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // already gone (exited, not yet reaped)
+    }
   }
 
   async stop(): Promise<void> {
