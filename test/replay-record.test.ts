@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -216,6 +217,18 @@ test('a failed access is written with its errno and the device answers as withou
   assert.match(text, /^# dev0 read 0x7 2 bytes -> EFAULT @\d+$/m);
   assert.match(text, /^# dev0 intx signalled @\d+$/m);
   assert.match(text, /^# dev0 close @\d+$/m);
+});
+
+test('the committed recording of Linux 6.1 (examples/recordings) replays with every read matching, character timeout included', async () => {
+  const file = fileURLToPath(new URL('../../examples/recordings/linux-6.1-mtty-2.trace', import.meta.url));
+  const trace = parseTrace(readFileSync(file, 'utf8'), file);
+  assert.equal(traceDevices(trace), ['dev0.0', 'dev0.1']);
+  const r = replayTrace(trace, { device: 'dev0.0' });
+  assert.equal(r.mismatches, []);
+  assert.ok(r.reads.some((x) => x.offset === 2 && x.value === 0xcc), 'the guest saw a character timeout in IIR');
+  assert.equal(r.reads.filter((x) => x.offset === 0).map((x) => String.fromCharCode(x.value)).join('').includes('hello'), true);
+  const ok = await cli(replayCommands.replay, '--check', file);
+  assert.is(ok.code, 0, ok.out);
 });
 
 test.run();
