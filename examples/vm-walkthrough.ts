@@ -70,17 +70,18 @@ async function main(): Promise<number> {
     say(`# hexdump of /sys/bus/pci/devices/${bdf}/config   (busybox has no lspci -xx; the same bytes)`);
     guest(await vm.ok(`hexdump -v -e '"%02_ax: " 16/1 "%02x " "\\n"' /sys/bus/pci/devices/${bdf}/config | head -4`));
     say(`# dmesg | grep ttyS`);
-    guest(await vm.ok(`dmesg | grep -E '${bdf}|ttyS'`));
+    guest(await vm.ok(`dmesg | grep -E '${bdf}|ttyS[0-9]+ at'`));
 
     say(`\n== step 5: check the serial ports`);
     say(`# setserial -g /dev/ttyS*`);
     guest(await vm.ok('setserial -g /dev/ttyS0 /dev/ttyS1 /dev/ttyS2'));
 
     say(`\n== steps 6-7: open /dev/ttyS1 (raw, no flow control), send text, read it back (mtty loops it)`);
-    const irqLine = async () => (await vm!.ok(`grep -E '^ *[0-9]+:.*(ttyS1|fasteoi)' /proc/interrupts | head -1`)).trim();
+    const irq = (await vm.ok(`cat /sys/bus/pci/devices/${bdf}/irq`)).trim();
+    const irqLine = async () => (await vm!.ok(`grep -E '^ *${irq}:' /proc/interrupts`)).trim();
     say(`# mtty-guest-tool echo /dev/ttyS1 '${text}'`);
     guest(await vm.ok(`mtty-guest-tool echo /dev/ttyS1 '${text}'`));
-    say(`# grep ttyS1 /proc/tty/driver/serial; interrupts`);
+    say(`# grep '^1:' /proc/tty/driver/serial; grep '^ *${irq}:' /proc/interrupts`);
     guest(await vm.ok(`grep '^1:' /proc/tty/driver/serial`));
     guest(await irqLine());
 
