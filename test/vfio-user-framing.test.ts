@@ -5,13 +5,15 @@
  * reading its replies. Against the real mtty library.
  */
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadMtty } from '../src/mtty/load.js';
+import { mttyRecordingWrap } from '../src/mtty/record-target.js';
+import { TraceRecorder } from '../src/replay/record.js';
 import { attachVfioUser } from '../src/vfio-user/serve.js';
 import { VfioUserClient } from '../src/vfio-user/client.js';
 import { native } from '../src/vfio-user/native.js';
@@ -161,6 +163,36 @@ test('posted (no-reply) writes, good and refused, send nothing; the replies afte
     await mtty.unload();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a refused BAR access reaches the device once (a recorder logs one failure), an accepted one once too', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mtty-vu-fr-'));
+  const file = join(dir, 'rec.trace');
+  const mtty = await loadMtty();
+  const rec = new TraceRecorder(file);
+  const server = attachVfioUser(mtty.parent.type('mtty-1')!.create(), join(dir, 'a.sock'), { log: () => {}, wrap: mttyRecordingWrap(rec) });
+  const c = VfioUserClient.connect(server.socketPath);
+  try {
+    await c.version();
+    await c.getInfo();
+    const e = await c.regionRead(0, 8, 1).then(
+      () => 0,
+      (x: { errno: number }) => x.errno,
+    );
+    assert.is(e, 14, 'offset 8 of an 8-byte BAR: EFAULT');
+    await c.regionWrite(0, 7, Uint8Array.of(0x61));
+    assert.equal([...(await c.regionRead(0, 7, 1))], [0x61]);
+  } finally {
+    await c.close();
+    await server.close();
+    rec.close();
+    await mtty.unload();
+  }
+  const text = readFileSync(file, 'utf8');
+  assert.is(text.split('\n').filter((l) => / -> E[A-Z]+ @/.test(l)).length, 1, 'one failure line');
+  assert.is(text.split('\n').filter((l) => /^dev0\.0 W 7 0x61 /.test(l)).length, 1, 'the write recorded once');
+  assert.is(text.split('\n').filter((l) => /^dev0\.0 R 7 0x61 /.test(l)).length, 1, 'the read recorded once');
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test.run();

@@ -66,6 +66,8 @@ export class VfioUserSession {
   /** Eventfd sinks per "action:index:vector", owned by this session. */
   private readonly sinks = new Map<string, EventfdSink>();
   private disposed = false;
+  /** Region sizes for quick(), filled on first use (region info is fixed while the device is open). */
+  private readonly regionSizes: number[] = [];
 
   constructor(device: VfioDevice, log: (line: string) => void) {
     this.device = device;
@@ -344,6 +346,10 @@ export class VfioUserSession {
     const count = u32(m, p + 12);
     if (region > MAX_REGION_INDEX || (count !== 1 && count !== 2 && count !== 4) || offset % count !== 0) return 0;
     if (size !== p + SIZE.REGION_ACCESS + (read ? 0 : count)) return 0;
+    // Only accesses inside the region as GET_REGION_INFO reports it: then the
+    // device call does not fail, and a failure is handled once, by handle()
+    // (a VfioDevice decorator such as the recorder sees one failed call).
+    if (offset + count > this.regionSize(region)) return 0;
     const pos = regionOffset(region) + offset;
     const data = p + SIZE.REGION_ACCESS;
     let value = 0;
@@ -359,6 +365,20 @@ export class VfioUserSession {
     for (let i = p; i < data; i++) out[at + i] = m[i]!; // offset, region, count echoed
     if (read) for (let i = 0; i < count; i++) out[at + data + i] = (value >>> (8 * i)) & 0xff;
     return len;
+  }
+
+  /** The region's size from GET_REGION_INFO, asked once per region (0 if the device refuses). */
+  private regionSize(index: number): number {
+    let n = this.regionSizes[index];
+    if (n === undefined) {
+      try {
+        n = this.device.getRegionInfo(index).size;
+      } catch {
+        n = 0;
+      }
+      this.regionSizes[index] = n;
+    }
+    return n;
   }
 
   private regionRead(p: Buffer): Buffer {
