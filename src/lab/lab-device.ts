@@ -102,6 +102,8 @@ export class LabDevice {
   private vfio: VfioDevice | null = null;
   private snaps: RegisterSnapshot[];
   private before: { snap?: RegisterSnapshot; port?: number; cfg?: number; signals: number } = { signals: 0 };
+  /** A recorded guest has no tty: its RBR reads (with data ready) go to the terminal instead. */
+  showReceived = false;
   /** What a recording says about its accesses: the value the real guest read, its INTR changes. */
   readonly recorded = new WeakMap<GuestAccess, { expected: number | null; note: string | null }>();
 
@@ -338,7 +340,9 @@ export class LabDevice {
         const after = this.snapshot(at.port);
         line = `${this.ttyName(at.port)} ${describeAccess({ dir, offset: at.offset, value: v, dlab: before.dlab, divisor: after.regs.DLL | (after.regs.DLM << 8) })}`;
         changes = explainDiff(before, after);
-        if (dir === 'R' && registerName(at.offset, 'r', before.dlab) === 'IIR') iir = line.split(' = ')[1];
+        const reg = registerName(at.offset, dir === 'R' ? 'r' : 'w', before.dlab);
+        if (dir === 'R' && reg === 'IIR') iir = line.split(' = ')[1];
+        if (dir === 'R' && reg === 'RBR' && this.showReceived && before.regs.LSR & 0x01) this.hooks.onByte(at.port, v);
         break;
       }
       case 'cfg-read':

@@ -24,7 +24,7 @@ import { BASE_BAUD, LCR, MCR, REG } from '../uart/registers.js';
 import { hex2 } from '../uart/decode.js';
 import { entryText, LabDevice, type LabEntry, type LabProfile } from './lab-device.js';
 import { BUILTIN_EXERCISES, evaluate, type ExerciseSet } from './exercises.js';
-import { BUILTIN_LESSON, parseRecording, phasesOf, recordingRoutine, type Lesson } from './recording.js';
+import { BUILTIN_LESSON, LESSONS, parseRecording, portOfDevice, recordingRoutine, wiringOf, type Lesson } from './recording.js';
 import type { LabAction, LabActionBody, SessionState } from './session-file.js';
 
 export type { LabProfile } from './lab-device.js';
@@ -444,11 +444,23 @@ export class LabSession {
       if (this.profile !== lesson.profile) this.setProfile(lesson.profile);
       if (this.mode !== 'step') this.setMode('step');
       const dev = await this.createDevice(lesson.type, this.newLessonUuid(), { driver: false });
-      // The recorded UART sent its TX to a terminal, not back into its RX: the port is wired to
-      // the line like a host back-end, and what the recorded guest sends shows on the terminal.
-      dev.mdev.vendor.ports[0].takeForHost((b) => this.opts.onByte?.(dev.uuid, 0, b));
+      // Each port wired as it was recorded. A trace that does not say (QEMU's COM1) sent TX to a
+      // terminal, not back into RX: wire it to the line, and what the guest sends shows on the terminal.
+      const wiring = wiringOf(trace);
+      const ports = new Set(trace.events.filter((e) => e.kind === 'access').map((e) => portOfDevice(e.device)));
+      for (const p of ports) {
+        if ((wiring.get(p) ?? 'host') === 'host') dev.mdev.vendor.ports[p].takeForHost((b) => this.opts.onByte?.(dev.uuid, p, b));
+      }
+      dev.showReceived = true;
       dev.machine.drain(); // the BIOS is not this lesson
-      dev.machine.submit(recordingRoutine(dev, trace, phasesOf(body), 0), `recording: ${lesson.title}`);
+      // Recorded timestamps move virtual time (from where the lesson starts), so timeouts fall where they fell.
+      let offset: number | null = null;
+      const at = (t: number) => {
+        if (offset === null) offset = this.clock.now() - t;
+        const target = offset + t;
+        if (target > this.clock.now()) this.clock.advance(target - this.clock.now());
+      };
+      dev.machine.submit(recordingRoutine(dev, trace, body, { at }), `recording: ${lesson.title}`);
       this.changed();
       return dev;
     } finally {
@@ -532,8 +544,9 @@ export class LabSession {
       case 'profile': this.setProfile(a.profile); break;
       case 'time': this.advanceTime(a.ns); break;
       case 'lesson': {
+        const lesson = LESSONS.find((l) => l.id === a.id) ?? fail('ENOENT', `no lesson '${a.id}'`);
         const read = lessonText ?? this.opts.readLesson;
-        await this.loadLesson(BUILTIN_LESSON, read ? await read(BUILTIN_LESSON.file) : undefined);
+        await this.loadLesson(lesson, read ? await read(lesson.file) : undefined);
         break;
       }
     }

@@ -12,7 +12,7 @@ import { MttyError } from '../../errors/errno.js';
 import { LabSession, type LabProfile } from '../lab-session.js';
 import { loadMtty } from '../../mtty/load.js';
 import { journalCsv, journalJson, parseSession, sessionFromFragment, shareFragment, type SessionState } from '../session-file.js';
-import { BUILTIN_LESSON } from '../recording.js';
+import { LESSONS } from '../recording.js';
 import { DeviceCard } from './device-card.js';
 import { ParentPanel } from './parent-panel.js';
 import { StepPanel } from './step-panel.js';
@@ -143,6 +143,9 @@ async function boot(): Promise<void> {
     location.reload();
   })());
   const stamp = () => new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+  const lessonSelect = h('select', { id: 'lesson', 'aria-label': 'recorded lesson' }, ...LESSONS.map((l) => h('option', { value: l.id }, l.title)));
+  const lessonAbout = h('p', { class: 'muted lesson-about' }, LESSONS[0].about);
+  lessonSelect.addEventListener('change', () => (lessonAbout.textContent = LESSONS.find((l) => l.id === lessonSelect.value)?.about ?? ''));
   const sessionBar = h('section', { class: 'card session-bar', id: 'session' },
     h('h2', {}, 'Session ', h('small', {}, 'kept in this browser across reloads')),
     h('div', { class: 'tool-row' },
@@ -163,13 +166,17 @@ async function boot(): Promise<void> {
       shareOut),
     h('div', { class: 'tool-row' }, 'access log: ',
       h('button', { type: 'button', id: 'export-csv', onclick: () => download(`mtty-lab-log-${stamp()}.csv`, journalCsv(session.journal), 'text/csv') }, 'CSV'),
-      h('button', { type: 'button', id: 'export-json', onclick: () => download(`mtty-lab-log-${stamp()}.json`, journalJson(session.journal), 'application/json') }, 'JSON'),
-      h('button', { type: 'button', id: 'load-lesson', title: BUILTIN_LESSON.about, onclick: guard(async () => {
-        const dev = await session.loadLesson(BUILTIN_LESSON);
+      h('button', { type: 'button', id: 'export-json', onclick: () => download(`mtty-lab-log-${stamp()}.json`, journalJson(session.journal), 'application/json') }, 'JSON')),
+    h('h3', {}, 'A real guest, step by step'),
+    h('div', { class: 'tool-row' }, lessonSelect,
+      h('button', { type: 'button', id: 'load-lesson', onclick: guard(async () => {
+        const lesson = LESSONS.find((l) => l.id === lessonSelect.value) ?? LESSONS[0];
+        const dev = await session.loadLesson(lesson);
         timeline.show(dev.uuid);
         // Bring the lesson's card into view once it is drawn (a terminal off screen is not painted).
         requestAnimationFrame(() => requestAnimationFrame(() => cards.get(dev.uuid)?.root.scrollIntoView({ block: 'start' })));
-      }) }, 'Lesson: Linux 6.1 step by step')),
+      }) }, 'Load lesson')),
+    lessonAbout,
   );
 
   app.replaceChildren(
