@@ -10,9 +10,9 @@ import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
 import { SysfsExporter } from '../sysfs-export/index.js';
 import type { Clock } from '../clock/clock.js';
 import { builtinOps } from './ops.js';
-import { ControlServer } from './server.js';
+import { ControlServer, removeStaleSockets } from './server.js';
 import { MttyService, type MttyLibrary } from './service.js';
-import { defaultConfigDir, defaultSocketPath } from './paths.js';
+import { defaultConfigDir, defaultSocketPath, preparePrivateDir } from './paths.js';
 
 export interface DaemonOptions {
   socketPath?: string;
@@ -58,13 +58,18 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   };
   for (const [name, fn] of Object.entries(hostOps(lookup, hosts))) ops.registerOp(name, (args) => fn(args));
 
-  const server = new ControlServer(service, { socketPath: opts.socketPath ?? defaultSocketPath(), ops, onShutdownRequest: opts.onShutdownRequest });
+  const server = new ControlServer(service, { socketPath: opts.socketPath ?? defaultSocketPath(), ops, onShutdownRequest: opts.onShutdownRequest, log });
   await server.listen();
 
   let vfioUser: VfioUserService | null = null;
   let sysfsExport: SysfsExporter | null = null;
   try {
-    if (opts.vfioUserDir) vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log });
+    if (opts.vfioUserDir) {
+      // Sockets of transient devices a killed daemon left behind would otherwise stay forever.
+      const gone = await removeStaleSockets(preparePrivateDir(opts.vfioUserDir, 'vfio-user socket directory'), /^[0-9a-f-]{36}\.sock$/i);
+      if (gone.length > 0) log(`vfio-user: removed ${gone.length} stale socket(s) left by a previous daemon: ${gone.join(' ')}`);
+      vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log });
+    }
     if (opts.sysfsRoot) sysfsExport = SysfsExporter.start({ root: opts.sysfsRoot, sysfs: service.mtty.sysfs, bus: service.mtty.bus, log });
     const autostarted = opts.autostart === false ? { started: [], failed: [] } : await service.autostart();
     for (const f of autostarted.failed) log(`autostart ${f.uuid} failed: ${f.error}`);
