@@ -31,6 +31,7 @@ import { mkdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MdevBus } from '../mdev/bus.js';
 import type { Sysfs } from '../mdev/sysfs.js';
+import { preparePrivateDir } from '../control/paths.js';
 import { AttrWatcher } from './attr-watcher.js';
 import { applySnapshot, diskPath } from './mirror.js';
 import { snapshotSysfs } from './snapshot.js';
@@ -62,7 +63,8 @@ export class SysfsExporter {
   /** Create (or take over) DIR/sys and mirror the facade into it. */
   static start(opts: SysfsExportOptions): SysfsExporter {
     const ex = new SysfsExporter(opts);
-    mkdirSync(ex.root, { recursive: true });
+    // The control socket's rule: another user able to write here could plant links the daemon would write through.
+    preparePrivateDir(ex.root, 'sysfs root');
     // mdevctl refuses to run without its script directories; its configs live next to them and survive close().
     for (const d of ['callouts', 'notifiers']) mkdirSync(`${ex.root}/etc/mdevctl.d/scripts.d/${d}`, { recursive: true });
     rmSync(diskPath(ex.root, '/sys'), { recursive: true, force: true }); // leftovers of a daemon that died
