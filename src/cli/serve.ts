@@ -12,7 +12,7 @@ import { mdevctlShellLine } from '../sysfs-export/index.js';
 const serve: CliCommand = {
   summary: 'run the mtty daemon (owns the devices; other verbs talk to it)',
   usage:
-    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR] [--sysfs-root DIR]\n' +
+    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR] [--sysfs-root DIR [--sysfs-mode auto|fuse|mirror]]\n' +
     '  --socket PATH     control socket (default $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-$UID/control.sock)\n' +
     '  --ports N         size of the shared port pool (default 24, as MAX_MTTYS)\n' +
     "  --profile P       UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
@@ -20,7 +20,10 @@ const serve: CliCommand = {
     '  --no-autostart    do not start "auto" definitions\n' +
     '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU)\n' +
     '  --sysfs-root DIR  mirror /sys under DIR for the real mdevctl (MDEVCTL_ENV_ROOT=DIR, or the unshare line printed at start)\n' +
-    '                    (DIR/sys is the daemon\'s and is deleted on exit; a failed create/remove is only logged here)',
+    '                    (DIR/sys is the daemon\'s and is deleted on exit; DIR must be yours and not group/world-writable)\n' +
+    '  --sysfs-mode M    auto (default): a FUSE mount where /dev/fuse works, so a refused write fails the writer\n' +
+    '                    with its errno as in sysfs; else the plain mirror, where a refused write is only logged here.\n' +
+    '                    fuse: FUSE or fail; mirror: plain files',
   async run(argv: string[], io: CliIO) {
     const p = parse(argv, {
       socket: { type: 'string' },
@@ -30,7 +33,10 @@ const serve: CliCommand = {
       'no-autostart': { type: 'boolean' },
       'vfio-user': { type: 'string' },
       'sysfs-root': { type: 'string' },
+      'sysfs-mode': { type: 'string' },
     });
+    const sysfsMode = optString(p, 'sysfs-mode') ?? 'auto';
+    if (sysfsMode !== 'auto' && sysfsMode !== 'fuse' && sysfsMode !== 'mirror') throw new UsageError(`--sysfs-mode must be auto, fuse or mirror, got '${sysfsMode}'`);
     const profile = optString(p, 'profile');
     if (profile !== undefined && profile !== 'mtty' && profile !== 'pc16550d') throw new UsageError(`--profile must be mtty or pc16550d, got '${profile}'`);
     const log = (line: string) => io.stderr.write(`mtty serve: ${line}\n`);
@@ -44,6 +50,7 @@ const serve: CliCommand = {
       autostart: !flag(p, 'no-autostart'),
       vfioUserDir: optString(p, 'vfio-user'),
       sysfsRoot: optString(p, 'sysfs-root'),
+      sysfsMode,
       log,
       onShutdownRequest: () => stop(),
     });
@@ -55,7 +62,8 @@ const serve: CliCommand = {
     process.once('SIGTERM', onSignal);
     io.stdout.write(`mtty serve: listening on ${daemon.server.socketPath} (pid ${process.pid})\n`);
     if (daemon.sysfsExport) {
-      io.stdout.write(`mtty serve: sysfs mirrored under ${daemon.sysfsExport.root}; run mdevctl as:\n  ${mdevctlShellLine(daemon.sysfsExport.root)} types\n`);
+      const how = daemon.sysfsExport.mode === 'fuse' ? 'mounted (FUSE)' : 'mirrored';
+      io.stdout.write(`mtty serve: sysfs ${how} under ${daemon.sysfsExport.root}; run mdevctl as:\n  ${mdevctlShellLine(daemon.sysfsExport.root)} types\n`);
     }
     for (const u of daemon.autostarted.started) io.stdout.write(`mtty serve: started ${u} (auto)\n`);
     try {

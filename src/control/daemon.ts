@@ -7,7 +7,7 @@
  */
 import { HostRegistry, hostOps } from '../host/index.js';
 import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
-import { SysfsExporter } from '../sysfs-export/index.js';
+import { SysfsExporter, type SysfsExportMode } from '../sysfs-export/index.js';
 import type { Clock } from '../clock/clock.js';
 import { builtinOps } from './ops.js';
 import { ControlServer, removeStaleSockets } from './server.js';
@@ -26,6 +26,8 @@ export interface DaemonOptions {
   vfioUserDir?: string;
   /** Materialize /sys under this directory for the real mdevctl (src/sysfs-export); DIR/sys is removed on close. */
   sysfsRoot?: string;
+  /** How DIR/sys is exported (src/sysfs-export): 'mirror' (default here), 'fuse' or 'auto'. */
+  sysfsMode?: SysfsExportMode;
   library?: MttyLibrary;
   log?: (line: string) => void;
   /** A client sent the `shutdown` op. */
@@ -70,7 +72,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
       if (gone.length > 0) log(`vfio-user: removed ${gone.length} stale socket(s) left by a previous daemon: ${gone.join(' ')}`);
       vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log });
     }
-    if (opts.sysfsRoot) sysfsExport = SysfsExporter.start({ root: opts.sysfsRoot, sysfs: service.mtty.sysfs, bus: service.mtty.bus, log });
+    if (opts.sysfsRoot) sysfsExport = SysfsExporter.start({ root: opts.sysfsRoot, sysfs: service.mtty.sysfs, bus: service.mtty.bus, log, mode: opts.sysfsMode });
     const autostarted = opts.autostart === false ? { started: [], failed: [] } : await service.autostart();
     for (const f of autostarted.failed) log(`autostart ${f.uuid} failed: ${f.error}`);
     let closing: Promise<void> | null = null;

@@ -27,12 +27,15 @@
  * - two writes to the same file closer together than the daemon reads it
  *   collapse into the last one.
  */
-import { mkdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MdevBus } from '../mdev/bus.js';
 import type { Sysfs } from '../mdev/sysfs.js';
 import { preparePrivateDir } from '../control/paths.js';
 import { AttrWatcher } from './attr-watcher.js';
+import { FuseSysfs } from './fuse-export.js';
+import { valueForLog } from './write-value.js';
 import { applySnapshot, diskPath } from './mirror.js';
 import { snapshotSysfs } from './snapshot.js';
 
@@ -44,10 +47,24 @@ export interface SysfsExportOptions {
   /** The bus behind `sysfs`: its tree is exported, its 'uevent's trigger a re-sync. */
   bus: MdevBus;
   log?: (line: string) => void;
+  /**
+   * 'mirror' (default): plain files kept in step with the facade; a failed write
+   * is only logged. 'fuse': DIR/sys is a FUSE mount (fuse-export.ts); a failed
+   * write returns its errno to the writer, as sysfs does; MttyError if FUSE is
+   * not usable. 'auto': FUSE when it mounts, else the mirror (reason logged).
+   * In-process callers that read the tree with synchronous fs calls must use
+   * 'mirror': FUSE requests are answered on the same thread.
+   */
+  mode?: SysfsExportMode;
 }
+
+export type SysfsExportMode = 'mirror' | 'fuse' | 'auto';
 
 export class SysfsExporter {
   readonly root: string;
+  /** What DIR/sys is: plain files ('mirror') or a FUSE mount ('fuse'). */
+  mode: 'mirror' | 'fuse' = 'mirror';
+  private fuse: FuseSysfs | null = null;
   private readonly watcher: AttrWatcher;
   private readonly log: (line: string) => void;
   private pending: NodeJS.Immediate | null = null;
@@ -60,14 +77,29 @@ export class SysfsExporter {
     this.watcher = new AttrWatcher((file, text) => this.perform(file, text), this.log);
   }
 
-  /** Create (or take over) DIR/sys and mirror the facade into it. */
+  /** Create (or take over) DIR/sys and mirror the facade into it (or mount it, see `mode`). */
   static start(opts: SysfsExportOptions): SysfsExporter {
     const ex = new SysfsExporter(opts);
     // The control socket's rule: another user able to write here could plant links the daemon would write through.
     preparePrivateDir(ex.root, 'sysfs root');
     // mdevctl refuses to run without its script directories; its configs live next to them and survive close().
     for (const d of ['callouts', 'notifiers']) mkdirSync(`${ex.root}/etc/mdevctl.d/scripts.d/${d}`, { recursive: true });
-    rmSync(diskPath(ex.root, '/sys'), { recursive: true, force: true }); // leftovers of a daemon that died
+    const sys = diskPath(ex.root, '/sys');
+    clearStaleMount(sys, ex.log);
+    rmSync(sys, { recursive: true, force: true }); // leftovers of a daemon that died
+    const mode = opts.mode ?? 'mirror';
+    if (mode !== 'mirror') {
+      try {
+        mkdirSync(sys, { mode: 0o755 });
+        ex.fuse = FuseSysfs.mount({ mountpoint: sys, bus: opts.bus, sysfs: opts.sysfs, log: ex.log });
+        ex.mode = 'fuse';
+        return ex;
+      } catch (e) {
+        rmSync(sys, { recursive: true, force: true });
+        if (mode === 'fuse') throw e;
+        ex.log(`sysfs-export: FUSE not usable here (${(e as Error).message}); using the plain mirror, where a refused write is only logged`);
+      }
+    }
     ex.sync();
     opts.bus.on('uevent', ex.onUevent);
     return ex;
@@ -75,7 +107,7 @@ export class SysfsExporter {
 
   /** Bring the files in step with the facade now. */
   sync(): void {
-    if (this.closed) return;
+    if (this.closed || this.fuse) return; // a FUSE mount is never out of step
     const entries = snapshotSysfs(this.opts.bus);
     applySnapshot(this.root, entries);
     this.watcher.setFiles(entries.filter((e) => e.kind === 'attr' && e.access === 'wo').map((e) => diskPath(this.root, e.path)));
@@ -83,6 +115,7 @@ export class SysfsExporter {
 
   /** Resolves once no write is being performed and no re-sync is pending (tests). */
   async idle(): Promise<void> {
+    await this.fuse?.idle();
     await this.watcher.idle();
     if (this.pending) {
       clearImmediate(this.pending);
@@ -98,6 +131,10 @@ export class SysfsExporter {
     this.opts.bus.off('uevent', this.onUevent);
     if (this.pending) clearImmediate(this.pending);
     await this.watcher.close();
+    if (this.fuse) {
+      await this.fuse.idle();
+      await this.fuse.close();
+    }
     rmSync(diskPath(this.root, '/sys'), { recursive: true, force: true });
   }
 
@@ -115,10 +152,10 @@ export class SysfsExporter {
     const path = file.slice(this.root.length);
     try {
       await this.opts.sysfs.write(path, text);
-      this.log(`sysfs-export: ${JSON.stringify(text)} > ${path}: ok`);
+      this.log(`sysfs-export: ${valueForLog(text)} > ${path}: ok`);
     } catch (e) {
       // The writer's write(2) already succeeded; this log line is the only place the errno shows.
-      this.log(`sysfs-export: ${JSON.stringify(text)} > ${path} FAILED (the writer was not told): ${(e as Error).message}`);
+      this.log(`sysfs-export: ${valueForLog(text)} > ${path} FAILED (the writer was not told): ${(e as Error).message}`);
     } finally {
       try {
         if (readFileSync(file, 'utf8') === text) truncateSync(file, 0);
@@ -128,4 +165,17 @@ export class SysfsExporter {
       this.sync();
     }
   }
+}
+
+/** A FUSE mount whose daemon died (kill -9) answers ENOTCONN; detach it so DIR/sys can be reused. */
+function clearStaleMount(path: string, log: (line: string) => void): void {
+  try {
+    lstatSync(path);
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOTCONN') return;
+  }
+  const r = spawnSync('fusermount3', ['-u', '-z', path], { stdio: 'ignore' });
+  if (r.status !== 0) spawnSync('umount', ['-l', path], { stdio: 'ignore' });
+  log(`sysfs-export: detached the dead FUSE mount left on ${path} by a previous daemon`);
 }

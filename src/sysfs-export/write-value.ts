@@ -18,3 +18,16 @@ export function looksComplete(name: string, text: string): boolean {
 
 /** How long a value that does not look complete may sit before it is used as it stands. */
 export const PARTIAL_WRITE_GRACE_MS = 50;
+
+/** At most this many characters of a written value go into a log line (a page, as kernfs takes per write). */
+export const LOGGED_VALUE_CHARS = 80;
+
+/**
+ * A written value as it appears in the daemon's log: JSON-quoted, cut to
+ * LOGGED_VALUE_CHARS with the full length noted, so a 100 MB write costs
+ * one short line, not 100 MB of log.
+ */
+export function valueForLog(text: string): string {
+  if (text.length <= LOGGED_VALUE_CHARS) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, LOGGED_VALUE_CHARS))}... (${text.length} characters)`;
+}
