@@ -1,34 +1,29 @@
 /**
  * SysfsExporter: the sysfs facade materialized under a directory so programs
- * that read /sys with plain file calls (mdevctl with MDEVCTL_ENV_ROOT=DIR)
- * see mtty without root, FUSE or a kernel module.
+ * that read /sys with plain file calls (mdevctl with MDEVCTL_ENV_ROOT=DIR,
+ * or in a user+mount namespace) see mtty without a kernel module.
  *
  *   DIR/sys/devices/virtual/mtty/mtty/...   real directories and files
  *   DIR/sys/class/mdev_bus/mtty             relative symlinks, as in /sys
  *   DIR/sys/bus/mdev/devices/<uuid>
  *   DIR/etc/mdevctl.d/scripts.d/{callouts,notifiers}   created for mdevctl, kept on close
  *
- * The tree follows the bus: every uevent (create/remove from any client)
- * schedules a re-sync, and each write handled here syncs before it returns.
- * Writes: `create` and `<uuid>/remove` are watched regular files; the text
- * written is stored through the facade and the file is emptied again.
- *
- * Limits (a regular file is not a kernel attribute):
- * - the writer's write(2) always succeeds; an EINVAL/EEXIST/ENOSPC from the
- *   facade is only logged (and the file reset). The writer has to look at the
- *   tree to learn the outcome.
- * - the store happens after the write, on the daemon's next turn (inotify,
- *   typically well under a millisecond to a few ms), not inside it; a reader
- *   that looks at the device directory in the same instant may not see it yet.
- *   mdevctl 1.2.0 `start` does not look: after writing `create` it only writes
- *   the device's attributes (to DIR/sys/bus/mdev/devices/<uuid>/<attr>) and exits 0.
- *   With attributes (`--addattr`) that write races the device's appearance; mtty
- *   has no writable device attributes, so such a start fails either way.
- * - two writes to the same file closer together than the daemon reads it
- *   collapse into the last one.
+ * Two modes (`mode`):
+ * - 'fuse' (fuse-export.ts): DIR/sys is a FUSE mount served from the facade;
+ *   each write(2) to create/remove is one store and gets its errno, as sysfs.
+ * - 'mirror' (default for the library): real files, kept in step with the bus
+ *   (every uevent schedules a re-sync; each write handled syncs before it
+ *   returns). `create` and `<uuid>/remove` are FIFOs read by attr-watcher.ts:
+ *   every write is performed, in order, whatever the rate or the number of
+ *   writers. Limits of a file that is not a kernel attribute: the writer's
+ *   write(2) succeeds whatever the store says (EINVAL/EEXIST/ENOSPC are only
+ *   logged); the store happens just after the write, not inside it, so a
+ *   reader looking at the device directory in the same instant may not see it
+ *   yet (mdevctl 1.2.0 `start` does not look, and exits 0 regardless).
+ * 'auto' picks FUSE when it mounts and falls back to the mirror.
  */
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MdevBus } from '../mdev/bus.js';
 import type { Sysfs } from '../mdev/sysfs.js';
@@ -157,11 +152,6 @@ export class SysfsExporter {
       // The writer's write(2) already succeeded; this log line is the only place the errno shows.
       this.log(`sysfs-export: ${valueForLog(text)} > ${path} FAILED (the writer was not told): ${(e as Error).message}`);
     } finally {
-      try {
-        if (readFileSync(file, 'utf8') === text) truncateSync(file, 0);
-      } catch {
-        // remove deleted its own file with the device
-      }
       this.sync();
     }
   }
