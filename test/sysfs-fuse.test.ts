@@ -10,7 +10,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -168,6 +169,53 @@ test('the real mdevctl: start fails when the write to create fails (not only whe
   const listed = await runMdevctl(join(dir, 'root'), ['list']);
   assert.match(listed.stdout, new RegExp(`${u} mtty mtty-1 manual`));
   await removeAll();
+});
+
+const BIN = fileURLToPath(new URL('../../bin/mtty.js', import.meta.url));
+
+/** `mtty serve` in its own process; resolves with its banner. */
+function serve(args: string[]): Promise<{ child: ChildProcess; banner: string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('run mdevctl as')) resolve({ child, banner: out });
+    });
+    child.once('exit', (code) => reject(new Error(`mtty serve exited ${code}: ${err}`)));
+  });
+}
+
+test('mtty serve mounts FUSE by default; the dead mount a kill -9 leaves is detached at the next start', async () => {
+  if (skip) return;
+  const d = mkdtempSync(join(tmpdir(), 'mtty-fuse-kill-'));
+  const args = ['--socket', join(d, 'run', 'c.sock'), '--config-dir', join(d, 'cfg'), '--no-autostart', '--sysfs-root', join(d, 'root')];
+  const sys = join(d, 'root', 'sys');
+  try {
+    const first = await serve(args);
+    assert.match(first.banner, /sysfs mounted \(FUSE\)/);
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    assert.ok((await readFile('/proc/self/mounts', 'utf8')).includes(sys), 'the dead mount is still there after kill -9');
+    const dead = await sh(`ls "${sys}" 2>&1`);
+    assert.match(dead.stdout, /Transport endpoint is not connected/);
+    const second = await serve(args);
+    try {
+      assert.match(second.banner, /sysfs mounted \(FUSE\)/);
+      const r = await sh(`ls "${sys}/devices/virtual/mtty/mtty/mdev_supported_types"`);
+      assert.is(r.stdout, 'mtty-1\nmtty-2\n', r.stderr);
+    } finally {
+      second.child.kill('SIGTERM');
+      await new Promise((r) => second.child.once('exit', r));
+    }
+    const mounts = await readFile('/proc/self/mounts', 'utf8');
+    assert.not.ok(mounts.includes(sys), 'a mount is left after SIGTERM');
+  } finally {
+    await sh(`grep -q "${sys}" /proc/self/mounts && umount -l "${sys}"; true`);
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 test('close unmounts and removes DIR/sys', async () => {
