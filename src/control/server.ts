@@ -34,7 +34,7 @@ export interface ServerOptions {
   onShutdownRequest?: () => void;
   /** Where connection-level events go (a client closed for not reading). */
   log?: (line: string) => void;
-  /** Unsent reply bytes at which a connection stops being read (default 256 KiB). */
+  /** Unsent reply bytes at which a connection stops being read (default 256 KiB; at least the socket's 16 KiB high-water mark). */
   softReplyBytes?: number;
   /** Unsent reply bytes at which a connection is closed (default 16 MiB). */
   hardReplyBytes?: number;
@@ -127,7 +127,8 @@ export class ControlServer {
   private accept(c: Socket): void {
     this.conns.add(c);
     c.setEncoding('utf8');
-    const soft = this.opts.softReplyBytes ?? DEFAULT_SOFT_REPLY_BYTES;
+    // Below the stream's high-water mark a write never returns false, so no 'drain' would wake us.
+    const soft = Math.max(this.opts.softReplyBytes ?? DEFAULT_SOFT_REPLY_BYTES, c.writableHighWaterMark);
     const hard = this.opts.hardReplyBytes ?? DEFAULT_HARD_REPLY_BYTES;
     const maxInFlight = this.opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     const queue: string[] = [];
