@@ -61,7 +61,13 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   for (const [name, fn] of Object.entries(hostOps(lookup, hosts))) ops.registerOp(name, (args) => fn(args));
 
   const server = new ControlServer(service, { socketPath: opts.socketPath ?? defaultSocketPath(), ops, onShutdownRequest: opts.onShutdownRequest, log });
-  await server.listen();
+  try {
+    await server.listen();
+  } catch (e) {
+    // Not server.close(): that would unlink the socket of the daemon that refused us (EBUSY).
+    service.close();
+    throw e;
+  }
 
   let vfioUser: VfioUserService | null = null;
   let sysfsExport: SysfsExporter | null = null;
