@@ -218,6 +218,27 @@ test('mtty serve mounts FUSE by default; the dead mount a kill -9 leaves is deta
   }
 });
 
+test('--sysfs-mode auto falls back to the mirror, saying why, where FUSE cannot mount (a user namespace without its own mount namespace)', async () => {
+  if (spawnSync('unshare', ['-Ur', 'true']).status !== 0) {
+    console.log('  skipped: unprivileged user namespaces are not available (unshare -Ur)');
+    return;
+  }
+  const d = mkdtempSync(join(tmpdir(), 'mtty-fuse-fallback-'));
+  const root = join(d, 'root');
+  try {
+    const r = await sh(
+      `unshare -Ur "${process.execPath}" "${BIN}" serve --socket "${d}/run/c.sock" --config-dir "${d}/cfg" --no-autostart --sysfs-root "${root}" > "${d}/out" 2> "${d}/err" & p=$!; ` +
+        `for i in $(seq 1 100); do grep -q 'run mdevctl' "${d}/out" && break; sleep 0.05; done; ` +
+        `printf '%s\n' ${uuid(9)} > "${root}${PARENT}/mdev_supported_types/mtty-1/create"; sleep 0.3; ls "${root}/sys/bus/mdev/devices"; kill $p; wait $p; cat "${d}/out" "${d}/err"`,
+    );
+    assert.match(r.stdout, /sysfs mirrored under/);
+    assert.match(r.stdout, /FUSE not usable here \(.+\); using the plain mirror/);
+    assert.match(r.stdout, new RegExp(`^${uuid(9)}$`, 'm'), 'the mirror took the write');
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('close unmounts and removes DIR/sys', async () => {
   if (skip) return;
   await daemon!.close();
