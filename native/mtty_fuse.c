@@ -20,10 +20,14 @@
  * synchronous fs calls: the main thread would wait for itself.
  *
  * Lifetime: unmount() marks the mount closed, asks the session to exit and
- * unmounts (the kernel then aborts the connection and the loop's read returns);
- * the loop thread reports its end through the same thread-safe function, and
- * only then is the session destroyed. A request answered after close is
- * dropped. The mount_t itself is never freed (one per daemon run).
+ * unmounts lazily (once no file of the mount is in use the kernel ends the
+ * connection and the loop's read returns); the loop thread reports its end
+ * through the same thread-safe function, and only then is the session
+ * destroyed. JavaScript answers the requests still waiting before it
+ * unmounts (a writer blocked in write(2) holds the mount); a request answered
+ * after close is dropped. unref() lets the process exit if the loop never
+ * ends (a shell's cwd inside the mount). The mount_t is never freed (one per
+ * daemon run).
  */
 #define FUSE_USE_VERSION 34
 #define _GNU_SOURCE
@@ -529,10 +533,24 @@ static napi_value do_unmount(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* unref(handle): let the process exit although the loop thread has not ended (a mount kept busy after unmount). */
+static napi_value do_unref(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  void *p = NULL;
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
+    napi_throw_type_error(env, NULL, "not a FUSE mount handle");
+    return NULL;
+  }
+  mount_t *m = p;
+  if (!atomic_load(&m->destroyed)) napi_unref_threadsafe_function(env, m->tsfn);
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
     {"mount", NULL, do_mount, NULL, NULL, NULL, napi_default, NULL},
     {"unmount", NULL, do_unmount, NULL, NULL, NULL, napi_default, NULL},
+    {"unref", NULL, do_unref, NULL, NULL, NULL, napi_default, NULL},
     {"replyErr", NULL, reply_err, NULL, NULL, NULL, napi_default, NULL},
     {"replyEntry", NULL, reply_entry, NULL, NULL, NULL, napi_default, NULL},
     {"replyAttr", NULL, reply_attr, NULL, NULL, NULL, napi_default, NULL},

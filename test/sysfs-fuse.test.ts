@@ -168,6 +168,9 @@ test('the real mdevctl: start fails when the write to create fails (not only whe
   assert.is(again.code, 0, again.stderr);
   const listed = await runMdevctl(join(dir, 'root'), ['list']);
   assert.match(listed.stdout, new RegExp(`${u} mtty mtty-1 manual`));
+  const stop = await runMdevctl(join(dir, 'root'), ['stop', '-u', u]);
+  assert.is(stop.code, 0, stop.stderr);
+  assert.equal(devices(), [uuid(778)]);
   await removeAll();
 });
 
@@ -239,10 +242,20 @@ test('--sysfs-mode auto falls back to the mirror, saying why, where FUSE cannot 
   }
 });
 
-test('close unmounts and removes DIR/sys', async () => {
+test('close unmounts and removes DIR/sys, even with a `remove` write waiting for a device someone holds', async () => {
   if (skip) return;
-  await daemon!.close();
+  const u = uuid(999);
+  daemon!.service.create({ type: 'mtty-1', uuid: u });
+  const held = daemon!.service.mtty.bus.device(u)!.open();
+  const writer = sh(`echo 1 > "$1/sys/bus/mdev/devices/${u}/remove"`); // blocks, as on the kernel, until the opener closes
+  const end = Date.now() + 5000;
+  while (daemon!.service.mtty.bus.device(u)?.state === 'active' && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  assert.is.not(daemon!.service.mtty.bus.device(u)?.state, 'active', 'the remove write did not arrive');
+  await daemon!.close(); // must not wait for the opener
   daemon = null;
+  const w = await writer;
+  assert.is.not(w.code, 0, 'the blocked writer was not told the mount went away');
+  held.close();
   const mounts = await readFile('/proc/self/mounts', 'utf8');
   assert.not.ok(mounts.includes(join(dir, 'root', 'sys')));
   assert.not.ok((await readdir(join(dir, 'root'))).includes('sys'));

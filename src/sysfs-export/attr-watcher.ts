@@ -150,9 +150,9 @@ export class AttrWatcher {
     }
   }
 
+  /** Stop reading. Does not wait for a store in progress: a `remove` of a device a VMM holds waits for that VMM. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.idle();
     for (const r of this.readers.values()) r.close();
     this.readers.clear();
   }

@@ -126,10 +126,9 @@ export class SysfsExporter {
     this.opts.bus.off('uevent', this.onUevent);
     if (this.pending) clearImmediate(this.pending);
     await this.watcher.close();
-    if (this.fuse) {
-      await this.fuse.idle();
-      await this.fuse.close();
-    }
+    // Not idle() first: a `remove` of a device a VMM still holds waits for that VMM, and the
+    // daemon closes the VMM's connection only after this. Unmounting ends such a write (ENOTCONN).
+    await this.fuse?.close();
     rmSync(diskPath(this.root, '/sys'), { recursive: true, force: true });
   }
 

@@ -35,6 +35,7 @@ type Attr = [number, number, number, number, number, number, number];
 interface FuseAddon {
   mount(mountpoint: string, options: string, handler: (op: number, req: Req, ino: number, x: unknown, a: number, b: number) => void): MountHandle;
   unmount(h: MountHandle): void;
+  unref(h: MountHandle): void;
   replyErr(r: Req, errno: number): void;
   replyEntry(r: Req, attr: Attr): void;
   replyAttr(r: Req, attr: Attr): void;
@@ -49,7 +50,7 @@ const OP = { LOOKUP: 1, GETATTR: 2, SETATTR: 3, READLINK: 4, OPEN: 5, READ: 6, W
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
-const E = { ENOENT: 2, EIO: 5, EACCES: 13, EISDIR: 21, EINVAL: 22 };
+const E = { ENOENT: 2, EIO: 5, EACCES: 13, ENODEV: 19, EISDIR: 21, EINVAL: 22 };
 
 let addon: FuseAddon | null | undefined;
 let addonError = '';
@@ -88,6 +89,8 @@ export class FuseSysfs {
   private readonly inoOf = new Map<string, number>([['/sys', 1]]);
   private readonly pathOf = new Map<number, string>([[1, '/sys']]);
   private readonly running = new Set<Promise<void>>();
+  /** Writes whose store has not finished: answered (ENODEV) before unmounting, or their writers would hold the mount. */
+  private readonly waiting = new Set<Req>();
   private readonly ended: Promise<void>;
   private handle: MountHandle | null = null;
   private closing: Promise<void> | null = null;
@@ -127,18 +130,25 @@ export class FuseSysfs {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
-  /** Unmount (lazily, as `umount -l`) and wait for libfuse's loop to stop (at most `ms`). */
+  /**
+   * Answer the writes still waiting (ENODEV: the device tree is going away),
+   * unmount (lazily, as `umount -l`) and wait for libfuse's loop to stop; if a
+   * file of the mount stays in use past `ms`, go on and let the process exit anyway.
+   */
   close(ms = 5000): Promise<void> {
     this.closing ??= (async () => {
-      if (!this.handle) return;
-      this.fuse.unmount(this.handle);
+      const handle = this.handle;
+      if (!handle) return;
       this.handle = null;
+      for (const req of this.waiting) this.fuse.replyErr(req, E.ENODEV);
+      this.waiting.clear();
+      this.fuse.unmount(handle);
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<void>((r) => (timer = setTimeout(() => {
-        this.opts.log(`sysfs-export: the FUSE loop did not stop within ${ms} ms after unmount; going on`);
-        r();
-      }, ms)));
-      await Promise.race([this.ended, late]);
+      const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ms)));
+      if (await Promise.race([this.ended.then(() => false), late])) {
+        this.opts.log(`sysfs-export: ${this.opts.mountpoint} is still in use ${ms} ms after unmount; detached, going on`);
+        this.fuse.unref(handle);
+      }
       clearTimeout(timer);
     })();
     return this.closing;
@@ -232,16 +242,20 @@ export class FuseSysfs {
   /** One write(2) = one store through the facade; its errno goes back to the writer. */
   private write(req: Req, path: string, data: Buffer): void {
     const text = data.toString('utf8');
+    this.waiting.add(req);
     const run = (async () => {
+      let errno = 0;
+      let outcome = 'ok';
       try {
         await this.opts.sysfs.write(path, text);
-        this.fuse.replyWrite(req, data.length);
-        this.opts.log(`sysfs-export: ${valueForLog(text)} > ${path}: ok`);
       } catch (e) {
-        const errno = e instanceof MttyError ? e.errno : E.EIO;
-        this.fuse.replyErr(req, errno);
-        this.opts.log(`sysfs-export: ${valueForLog(text)} > ${path}: ${(e as Error).message}`);
+        errno = e instanceof MttyError ? e.errno : E.EIO;
+        outcome = (e as Error).message;
       }
+      this.opts.log(`sysfs-export: ${valueForLog(text)} > ${path}: ${outcome}`);
+      if (!this.waiting.delete(req)) return; // answered by close()
+      if (errno) this.fuse.replyErr(req, errno);
+      else this.fuse.replyWrite(req, data.length);
     })();
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
