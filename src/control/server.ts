@@ -102,7 +102,7 @@ export class ControlServer {
 
   async listen(): Promise<void> {
     const path = this.opts.socketPath;
-    await preparePrivateDir(dirname(path), 'socket directory');
+    preparePrivateDir(dirname(path), 'socket directory');
     try {
       const st = await lstat(path);
       if (!st.isSocket()) fail('EEXIST', `${path} exists and is not a socket; refusing to replace it`);
@@ -145,7 +145,7 @@ export class ControlServer {
       }
     };
     const finishIfDone = () => {
-      if (ended && inFlight === 0 && head === queue.length && !c.destroyed) c.end();
+      if (ended && inFlight === 0 && head === queue.length && !c.destroyed && !c.writableEnded) c.end();
     };
     const pump = () => {
       while (head < queue.length && !full() && !c.destroyed) {

@@ -7,12 +7,12 @@
  * bytes arrives whole and unmixed with concurrent writers' (pipe(7)), so
  * nothing is lost at any rate; a writer only blocks when 64 KiB are queued.
  *
- * The daemon holds each FIFO open read-write and non-blocking (so a writer's
- * open never waits and the last writer's close is not an EOF) and reads it
- * through libuv like a socket. Values (write-value.ts splitValue) are
- * performed one at a time, in order, per FIFO; while one is performed the
- * pipe is not read past 64 KiB pending, which stops a flooding writer in its
- * write(2) instead of growing the daemon.
+ * The daemon holds each FIFO open for reading, non-blocking, and reads it
+ * through libuv like a socket; the last writer's close shows as EOF, which
+ * ends a value that had no newline and an overlong value being dropped.
+ * Values (write-value.ts splitValue) are performed one at a time, in order,
+ * per FIFO; while one is performed the pipe is not read past 64 KiB pending,
+ * which stops a flooding writer in its write(2) instead of growing the daemon.
  *
  * Limits: the writer's write(2) succeeds whatever the store says (the mount
  * mode, fuse-export.ts, is the one that reports errnos); a FIFO left by a
@@ -31,9 +31,10 @@ const MAX_PENDING = 64 * 1024;
 class FifoReader {
   private pending = '';
   private busy = false;
-  private discarding = false; // inside an overlong value: drop up to its newline or a quiet moment
+  private discarding = false; // inside an overlong value: drop up to its newline or the writers' close
+  private eof = false; // every writer has closed since the last byte: what is pending is whole
   private grace: NodeJS.Timeout | null = null;
-  private readonly sock: Socket;
+  private sock!: Socket;
   private readonly name: string;
   running: Promise<void> | null = null;
   closed = false;
@@ -44,17 +45,43 @@ class FifoReader {
     private readonly log: (line: string) => void,
   ) {
     this.name = file.slice(file.lastIndexOf('/') + 1);
-    const fd = openSync(file, constants.O_RDWR | constants.O_NONBLOCK);
-    this.sock = new Socket({ fd, readable: true, writable: false });
-    this.sock.setEncoding('utf8'); // split multi-byte characters are joined across reads
-    this.sock.on('data', (chunk: string) => this.onData(chunk));
-    this.sock.on('error', (e) => this.log(`sysfs-export: reading ${file}: ${e.message}`));
+    this.open();
+  }
+
+  /**
+   * Read-only and non-blocking: a writer's open never waits (we are a reader),
+   * and when the last writer closes, the read end sees EOF, the one boundary
+   * between writes a pipe shows. A FIFO at EOF stays at EOF, so a new read end
+   * is opened before the old one is closed: a writer always finds a reader.
+   */
+  private open(): void {
+    const fd = openSync(this.file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const sock = new Socket({ fd, readable: true, writable: false });
+    sock.setEncoding('utf8'); // split multi-byte characters are joined across reads
+    sock.on('data', (chunk: string) => this.onData(chunk));
+    sock.on('end', () => this.onEnd(sock));
+    sock.on('error', (e) => this.log(`sysfs-export: reading ${this.file}: ${e.message}`));
+    this.sock = sock;
+  }
+
+  private onEnd(sock: Socket): void {
+    if (this.closed || sock !== this.sock) return;
+    try {
+      this.open();
+    } catch (e) {
+      this.log(`sysfs-export: cannot reopen ${this.file}: ${(e as Error).message}`);
+    }
+    sock.destroy();
+    this.discarding = false;
+    this.eof = true;
+    this.next(true);
   }
 
   private onData(chunk: string): void {
+    this.eof = false;
     if (this.discarding) {
       const nl = chunk.indexOf('\n');
-      if (nl < 0) return this.armGrace();
+      if (nl < 0) return;
       this.discarding = false;
       chunk = chunk.slice(nl + 1);
     }
@@ -63,11 +90,11 @@ class FifoReader {
     this.next(false);
   }
 
+  /** A value without its newline from a writer that keeps the FIFO open: take it after a moment. */
   private armGrace(): void {
     if (this.grace) clearTimeout(this.grace);
     this.grace = setTimeout(() => {
       this.grace = null;
-      this.discarding = false;
       this.next(true);
     }, PARTIAL_WRITE_GRACE_MS);
   }
@@ -75,7 +102,7 @@ class FifoReader {
   /** Perform the next whole value, if there is one and none is running. */
   private next(quiet: boolean): void {
     if (this.busy || this.closed) return;
-    const v = splitValue(this.name, this.pending, quiet);
+    const v = splitValue(this.name, this.pending, quiet || this.eof);
     if (!v) {
       if (this.pending !== '') this.armGrace();
       if (this.pending.length <= MAX_PENDING) this.sock.resume();
@@ -91,8 +118,7 @@ class FifoReader {
       if (nl >= 0) this.pending = this.pending.slice(nl + 1);
       else {
         this.pending = '';
-        this.discarding = true;
-        this.armGrace();
+        this.discarding = !this.eof;
       }
     }
     this.busy = true;

@@ -21,7 +21,7 @@ const UUID_AT_START = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
  * still belong to it (the caller waits PARTIAL_WRITE_GRACE_MS, then calls
  * again with `quiet` true, and gets whatever is there as one value).
  * `overlong` is set when the value was cut at MAX_VALUE_BYTES: the caller drops
- * the rest of that value up to its newline or the next quiet moment.
+ * the rest of that value up to its newline or until every writer has closed.
  */
 export function splitValue(name: string, pending: string, quiet: boolean): { value: string; rest: string; overlong: boolean } | null {
   if (pending === '') return null;
