@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadMtty, type LoadedMtty } from '../src/mtty/load.js';
@@ -276,6 +276,22 @@ test('mirror: a 100 MB value written into create is refused once, logged as a bo
     assert.is(ok.code, 0);
     await until(() => w.mtty.bus.device(U1) !== undefined, 'the next create');
     assert.is(w.mtty.bus.devices.length, 1);
+  } finally {
+    await w.close();
+  }
+});
+
+test('mirror: a symlink planted at a temporary file name is not written through', async () => {
+  const w = await world(4);
+  try {
+    const victim = join(w.root, 'victim.txt');
+    writeFileSync(victim, 'precious\n');
+    symlinkSync(victim, join(w.root, TYPES, 'mtty-1', '.available_instances.mtty-tmp'));
+    w.mtty.parent.types.find((t) => t.id === 'mtty-1')!.create(U1); // available_instances changes: rewritten through the temp name
+    await until(() => readFileSync(join(w.root, TYPES, 'mtty-1/available_instances'), 'utf8') === '3\n', 'the new count');
+    assert.is(readFileSync(victim, 'utf8'), 'precious\n');
+    assert.not.ok(lstatSync(join(w.root, TYPES, 'mtty-1/available_instances')).isSymbolicLink());
+    await inStep(w);
   } finally {
     await w.close();
   }
