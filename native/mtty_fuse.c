@@ -53,6 +53,7 @@ enum op {
   OP_WRITE,
   OP_READDIR,
   OP_ENDED, /* not a request: the loop thread finished */
+  OP_FORGET, /* not a request either: already answered, JS only drops its lookup count */
 };
 
 typedef struct mount_s {
@@ -187,6 +188,31 @@ static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
   forward(r);
 }
 
+/* The kernel dropped `nlookup` references to `ino`: answered here (FORGET has no reply but
+ * fuse_reply_none), told to JS so it can drop the inode number once nothing refers to it. */
+static void forget_one(fuse_req_t req, mount_t *m, fuse_ino_t ino, uint64_t nlookup) {
+  request_t *r = calloc(1, sizeof *r);
+  if (!r) return;
+  r->op = OP_FORGET;
+  r->m = m;
+  r->ino = ino;
+  r->size = (size_t)nlookup;
+  atomic_store(&r->done, 1);
+  if (napi_call_threadsafe_function(m->tsfn, r, napi_tsfn_blocking) != napi_ok) free(r);
+}
+
+static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  mount_t *m = fuse_req_userdata(req);
+  forget_one(req, m, ino, nlookup);
+  fuse_reply_none(req);
+}
+
+static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets) {
+  mount_t *m = fuse_req_userdata(req);
+  for (size_t i = 0; i < count; i++) forget_one(req, m, forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
 /* sysfs has no creatable names: kernfs refuses with EACCES before any driver sees it. */
 static void ll_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_t d) { fuse_reply_err(req, EACCES); }
 static void ll_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m) { fuse_reply_err(req, EACCES); }
@@ -199,6 +225,8 @@ static void ll_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, str
 
 static const struct fuse_lowlevel_ops ll_ops = {
   .lookup = ll_lookup,
+  .forget = ll_forget,
+  .forget_multi = ll_forget_multi,
   .getattr = ll_getattr,
   .setattr = ll_setattr,
   .readlink = ll_readlink,
@@ -273,6 +301,15 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   }
   napi_value undef, ext, opv, inov, third, a, b, res;
   napi_get_undefined(env, &undef);
+  if (r->op == OP_FORGET) {
+    napi_create_int32(env, r->op, &opv);
+    napi_create_double(env, (double)r->ino, &inov);
+    napi_create_double(env, (double)r->size, &a);
+    napi_value fargs[6] = {opv, undef, inov, undef, a, undef};
+    free(r);
+    napi_call_function(env, undef, js_cb, 6, fargs, &res);
+    return;
+  }
   napi_create_external(env, r, req_finalize, NULL, &ext);
   napi_create_int32(env, r->op, &opv);
   napi_create_double(env, (double)r->ino, &inov);

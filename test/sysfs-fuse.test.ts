@@ -140,6 +140,25 @@ test('a 100 MB value written into create: the writer gets EINVAL, the log gets a
 
 const haveMdevctl = !spawnSync('mdevctl', ['--version']).error;
 
+test('inode numbers are given back: 200 devices looked up and removed leave no trace once the kernel forgets them', async () => {
+  if (skip) return;
+  if (process.getuid?.() !== 0) {
+    console.log('  skipped: needs root to make the kernel forget its cached inodes (drop_caches)');
+    return;
+  }
+  const ex = daemon!.sysfsExport!;
+  const before = ex.fuseInodeCount!;
+  for (let i = 0; i < 200; i++) daemon!.service.create({ type: 'mtty-1', uuid: uuid(3000 + i) });
+  const r = await sh(`for d in "$1"/sys/bus/mdev/devices/*/; do cat "$d/mdev_type/name" > /dev/null || exit 1; ls "$d" > /dev/null; done`);
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(ex.fuseInodeCount! > before + 200 * 3, `the lookups were counted (${ex.fuseInodeCount})`);
+  await removeAll();
+  await sh(`ls "$1/sys/bus/mdev/devices" > /dev/null; sync; echo 2 > /proc/sys/vm/drop_caches`);
+  const end = Date.now() + 5000;
+  while (ex.fuseInodeCount! > before + 20 && Date.now() < end) await new Promise((res) => setTimeout(res, 20));
+  assert.ok(ex.fuseInodeCount! <= before + 20, `${ex.fuseInodeCount} inode numbers still held (${before} before)`);
+});
+
 test('the real mdevctl: start fails when the write to create fails (not only when mdevctl itself refuses)', async () => {
   if (skip) return;
   if (!haveMdevctl) {

@@ -100,6 +100,11 @@ export class SysfsExporter {
     return ex;
   }
 
+  /** FUSE mode: the inode numbers the kernel holds now (a diagnostic: bounded by what is cached, not by history). */
+  get fuseInodeCount(): number | null {
+    return this.fuse ? this.fuse.inodeCount : null;
+  }
+
   /** Bring the files in step with the facade now. */
   sync(): void {
     if (this.closed || this.fuse) return; // a FUSE mount is never out of step

@@ -46,7 +46,7 @@ interface FuseAddon {
   replyDirents(r: Req, entries: [string, number, number][]): void;
 }
 
-const OP = { LOOKUP: 1, GETATTR: 2, SETATTR: 3, READLINK: 4, OPEN: 5, READ: 6, WRITE: 7, READDIR: 8, ENDED: 9 } as const;
+const OP = { LOOKUP: 1, GETATTR: 2, SETATTR: 3, READLINK: 4, OPEN: 5, READ: 6, WRITE: 7, READDIR: 8, ENDED: 9, FORGET: 10 } as const;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
@@ -86,8 +86,16 @@ export interface FuseSysfsOptions {
 }
 
 export class FuseSysfs {
+  /**
+   * Inode numbers exist while the kernel holds them: each entry reply counts
+   * one lookup, FORGET gives them back, at 0 the number is dropped (a later
+   * lookup of the same path gets a new one). So a long create/remove storm does
+   * not grow this table; the root (1) is never forgotten.
+   */
   private readonly inoOf = new Map<string, number>([['/sys', 1]]);
   private readonly pathOf = new Map<number, string>([[1, '/sys']]);
+  private readonly lookups = new Map<number, number>();
+  private nextIno = 2;
   private readonly running = new Set<Promise<void>>();
   /** Writes whose store has not finished: answered (ENODEV) before unmounting, or their writers would hold the mount. */
   private readonly waiting = new Set<Req>();
@@ -110,6 +118,7 @@ export class FuseSysfs {
     try {
       this.handle = fuse.mount(opts.mountpoint, options.join(','), (op, req, ino, x, a, b) => {
         if (op === OP.ENDED) ended();
+        else if (op === OP.FORGET) this.forget(ino, a);
         else this.request(op, req, ino, x, a, b);
       });
     } catch (e) {
@@ -154,14 +163,38 @@ export class FuseSysfs {
     return this.closing;
   }
 
+  /** Inode numbers the kernel currently holds (tests: the table does not grow with every device ever seen). */
+  get inodeCount(): number {
+    return this.pathOf.size;
+  }
+
   private ino(path: string): number {
     let n = this.inoOf.get(path);
     if (n === undefined) {
-      n = this.inoOf.size + 1;
+      n = this.nextIno++;
       this.inoOf.set(path, n);
       this.pathOf.set(n, path);
     }
     return n;
+  }
+
+  private forget(ino: number, nlookup: number): void {
+    const left = (this.lookups.get(ino) ?? 0) - nlookup;
+    if (left > 0) return void this.lookups.set(ino, left);
+    this.lookups.delete(ino);
+    const path = this.pathOf.get(ino);
+    if (ino === 1 || path === undefined) return;
+    this.pathOf.delete(ino);
+    this.inoOf.delete(path);
+  }
+
+  /** d_ino of a readdir entry: the held number, else a stable one above 2^32 that is never looked up. */
+  private direntIno(path: string): number {
+    const held = this.inoOf.get(path);
+    if (held !== undefined) return held;
+    let h = 0x811c9dc5; // FNV-1a
+    for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193) >>> 0;
+    return 2 ** 32 + h;
   }
 
   /** The node at a facade path, components looked up one by one (the kernel follows symlinks itself). */
@@ -197,6 +230,7 @@ export class FuseSysfs {
         const node = this.node(child);
         if (!node) return f.replyErr(req, E.ENOENT);
         const n = this.ino(child);
+        this.lookups.set(n, (this.lookups.get(n) ?? 0) + 1);
         return f.replyEntry(req, this.attr(n, node));
       }
       const node = this.node(path);
@@ -222,13 +256,13 @@ export class FuseSysfs {
           return this.write(req, path, x as Buffer);
         case OP.READDIR: {
           if (node.kind !== 'dir') return f.replyErr(req, E.EINVAL);
-          const parent = path === '/sys' ? 1 : this.ino(path.slice(0, path.lastIndexOf('/')));
+          const parent = path === '/sys' ? 1 : this.direntIno(path.slice(0, path.lastIndexOf('/')));
           const list: [string, number, number][] = [
             ['.', ino, S_IFDIR],
             ['..', parent, S_IFDIR],
           ];
           const entries = node.entries();
-          for (const name of [...entries.keys()].sort()) list.push([name, this.ino(`${path}/${name}`), this.modeOf(entries.get(name) as SysfsNode)]);
+          for (const name of [...entries.keys()].sort()) list.push([name, this.direntIno(`${path}/${name}`), this.modeOf(entries.get(name) as SysfsNode)]);
           return f.replyDirents(req, list);
         }
         default:
