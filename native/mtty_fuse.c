@@ -89,8 +89,6 @@ static void throw_errno(napi_env env, const char *what, int err) {
   char msg[512];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
   napi_value code, message, error, num;
-  char name[16];
-  snprintf(name, sizeof name, "%d", err);
   napi_create_string_utf8(env, err == EPERM ? "EPERM" : err == EACCES ? "EACCES" : err == ENOENT ? "ENOENT" : err == ENODEV ? "ENODEV" : err == EBUSY ? "EBUSY" : "EIO", NAPI_AUTO_LENGTH, &code);
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
   napi_create_error(env, code, message, &error);
