@@ -18,12 +18,13 @@ const serve: CliCommand = {
     "  --profile P       UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
     '  --config-dir DIR  definitions to autostart (default $XDG_CONFIG_HOME/mtty)\n' +
     '  --no-autostart    do not start "auto" definitions\n' +
-    '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU)\n' +
-    '  --sysfs-root DIR  mirror /sys under DIR for the real mdevctl (MDEVCTL_ENV_ROOT=DIR, or the unshare line printed at start)\n' +
+    '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU); DIR must be yours,\n' +
+    '                    not group/world-writable (created 0700 if missing)\n' +
+    '  --sysfs-root DIR  export /sys as DIR/sys for the real mdevctl (MDEVCTL_ENV_ROOT=DIR, or the unshare line printed at start)\n' +
     '                    (DIR/sys is the daemon\'s and is deleted on exit; DIR must be yours and not group/world-writable)\n' +
     '  --sysfs-mode M    auto (default): a FUSE mount where /dev/fuse works, so a refused write fails the writer\n' +
     '                    with its errno as in sysfs; else the plain mirror, where a refused write is only logged here.\n' +
-    '                    fuse: FUSE or fail; mirror: plain files',
+    '                    fuse: FUSE or fail; mirror: plain files (create/remove are FIFOs: no write is lost)',
   async run(argv: string[], io: CliIO) {
     const p = parse(argv, {
       socket: { type: 'string' },
