@@ -12,7 +12,7 @@ import { mdevctlShellLine } from '../sysfs-export/index.js';
 const serve: CliCommand = {
   summary: 'run the mtty daemon (owns the devices; other verbs talk to it)',
   usage:
-    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR] [--sysfs-root DIR [--sysfs-mode auto|fuse|mirror]]\n' +
+    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR [--record FILE]] [--sysfs-root DIR [--sysfs-mode auto|fuse|mirror]]\n' +
     '  --socket PATH     control socket (default $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-$UID/control.sock)\n' +
     '  --ports N         size of the shared port pool (default 24, as MAX_MTTYS)\n' +
     "  --profile P       UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
@@ -20,6 +20,7 @@ const serve: CliCommand = {
     '  --no-autostart    do not start "auto" definitions\n' +
     '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU); DIR must be yours,\n' +
     '                    not group/world-writable (created 0700 if missing)\n' +
+    "  --record FILE     write every vfio-user client's accesses to FILE (mtty replay format, a DEVICE column per port)\n" +
     '  --sysfs-root DIR  export /sys as DIR/sys for the real mdevctl (MDEVCTL_ENV_ROOT=DIR, or the unshare line printed at start)\n' +
     '                    (DIR/sys is the daemon\'s and is deleted on exit; DIR must be yours and not group/world-writable)\n' +
     '  --sysfs-mode M    auto (default): a FUSE mount where /dev/fuse works, so a refused write fails the writer\n' +
@@ -33,6 +34,7 @@ const serve: CliCommand = {
       'config-dir': { type: 'string' },
       'no-autostart': { type: 'boolean' },
       'vfio-user': { type: 'string' },
+      record: { type: 'string' },
       'sysfs-root': { type: 'string' },
       'sysfs-mode': { type: 'string' },
     });
@@ -40,6 +42,9 @@ const serve: CliCommand = {
     if (sysfsMode !== 'auto' && sysfsMode !== 'fuse' && sysfsMode !== 'mirror') throw new UsageError(`--sysfs-mode must be auto, fuse or mirror, got '${sysfsMode}'`);
     const profile = optString(p, 'profile');
     if (profile !== undefined && profile !== 'mtty' && profile !== 'pc16550d') throw new UsageError(`--profile must be mtty or pc16550d, got '${profile}'`);
+    if (optString(p, 'record') !== undefined && optString(p, 'vfio-user') === undefined) {
+      throw new UsageError('--record FILE records vfio-user clients: add --vfio-user DIR');
+    }
     const log = (line: string) => io.stderr.write(`mtty serve: ${line}\n`);
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
@@ -50,6 +55,7 @@ const serve: CliCommand = {
       configDir: optString(p, 'config-dir'),
       autostart: !flag(p, 'no-autostart'),
       vfioUserDir: optString(p, 'vfio-user'),
+      recordFile: optString(p, 'record'),
       sysfsRoot: optString(p, 'sysfs-root'),
       sysfsMode,
       log,

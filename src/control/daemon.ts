@@ -7,6 +7,9 @@
  */
 import { HostRegistry, hostOps } from '../host/index.js';
 import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
+import { TraceRecorder } from '../replay/record.js';
+import { fail } from '../errors/errno.js';
+import { mttyRecordingWrap } from '../mtty/record-target.js';
 import { SysfsExporter, type SysfsExportMode } from '../sysfs-export/index.js';
 import type { Clock } from '../clock/clock.js';
 import { builtinOps } from './ops.js';
@@ -24,6 +27,8 @@ export interface DaemonOptions {
   autostart?: boolean;
   /** Serve each device as <dir>/<uuid>.sock for QEMU's vfio-user-pci. */
   vfioUserDir?: string;
+  /** Record every vfio-user client's accesses to this file (mtty replay format; needs vfioUserDir). */
+  recordFile?: string;
   /** Materialize /sys under this directory for the real mdevctl (src/sysfs-export); DIR/sys is removed on close. */
   sysfsRoot?: string;
   /** How DIR/sys is exported (src/sysfs-export): 'mirror' (default here), 'fuse' or 'auto'. */
@@ -71,12 +76,18 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
 
   let vfioUser: VfioUserService | null = null;
   let sysfsExport: SysfsExporter | null = null;
+  let recorder: TraceRecorder | null = null;
   try {
+    if (opts.recordFile && !opts.vfioUserDir) fail('EINVAL', '--record records vfio-user clients: it needs --vfio-user DIR');
+    if (opts.recordFile) {
+      recorder = new TraceRecorder(opts.recordFile);
+      log(`recording every vfio-user access to ${opts.recordFile}`);
+    }
     if (opts.vfioUserDir) {
       // Sockets of transient devices a killed daemon left behind would otherwise stay forever.
       const gone = await removeStaleSockets(preparePrivateDir(opts.vfioUserDir, 'vfio-user socket directory'), /^[0-9a-f-]{36}\.sock$/i);
       if (gone.length > 0) log(`vfio-user: removed ${gone.length} stale socket(s) left by a previous daemon: ${gone.join(' ')}`);
-      vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log });
+      vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log, wrap: recorder ? mttyRecordingWrap(recorder) : undefined });
     }
     if (opts.sysfsRoot) sysfsExport = SysfsExporter.start({ root: opts.sysfsRoot, sysfs: service.mtty.sysfs, bus: service.mtty.bus, log, mode: opts.sysfsMode });
     const autostarted = opts.autostart === false ? { started: [], failed: [] } : await service.autostart();
@@ -92,6 +103,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
           await server.close();
           await sysfsExport?.close();
           await vfioUser?.close();
+          recorder?.close();
           await hosts.closeAll();
         })();
         return closing;
@@ -101,6 +113,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     await server.close();
     await sysfsExport?.close();
     await vfioUser?.close();
+    recorder?.close();
     throw e;
   }
 }
