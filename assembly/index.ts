@@ -6,9 +6,10 @@
  * into EINVAL without pre-checking on the hot path.
  */
 import {
-  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, FLAG_OUT2GATE,
-  PROFILE_MTTY, E_HANDLE, E_ARG, E_STATE,
+  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, S_CTIARMED, FLAG_OUT2GATE,
+  PROFILE_MTTY, PROFILE_COUNT, E_HANDLE, E_ARG, E_STATE,
 } from './layout';
+import { defineProfile } from './profiles';
 import { IO, IO_SIZE, slot, valid, allocSlot, freeSlot, live } from './table';
 import { pcPeek, pcRead, pcWrite } from './regs';
 import { mttyPeek, mttyRead, mttyWrite } from './mtty';
@@ -35,9 +36,34 @@ export function live_ports(): u32 {
   return live();
 }
 
+/** Profiles the core implements (codes 0..count-1). */
+export function profile_count(): u32 {
+  return PROFILE_COUNT;
+}
+
+/** A profile's reset values from its definition (src/uart/profile.ts); 0 ok, E_ARG bad code/value. */
+export function uart_define_profile(code: u32, resetDivisor: u32): i32 {
+  return defineProfile(code, resetDivisor) ? 0 : E_ARG;
+}
+
+/**
+ * Address of the port's slot in linear memory (0 for a dead handle). The
+ * wrapper reads the "character timeout armed" byte (layout.ts S_CTIARMED)
+ * there directly: one memory load instead of a call per register access.
+ * Slots never move (memory only grows at the end).
+ */
+export function uart_slot(h: u32): usize {
+  return valid(h) ? slot(h) : 0;
+}
+
+/** Offset of the armed byte inside a slot. */
+export function slot_armed_offset(): u32 {
+  return S_CTIARMED;
+}
+
 /** New port after a master reset; 0 if memory is exhausted or arguments are bad. */
 export function uart_create(profile: u32, wiring: u32, modemInputs: u32): u32 {
-  if (profile > 1 || wiring > 1 || (modemInputs & ~0xf0) != 0) return 0;
+  if (profile >= PROFILE_COUNT || wiring > 1 || (modemInputs & ~0xf0) != 0) return 0;
   const h = allocSlot();
   if (h == 0) return 0;
   const p = slot(h);
@@ -183,7 +209,7 @@ export function uart_profile(h: u32): i32 {
 /** Switch profile keeping register state; the level is re-derived under the new rules. */
 export function uart_set_profile(h: u32, profile: u32): i32 {
   if (!valid(h)) return E_HANDLE;
-  if (profile > 1) return E_ARG;
+  if (profile >= PROFILE_COUNT) return E_ARG;
   const p = slot(h);
   if (<u32>load<u8>(p + S_PROFILE) != profile) {
     // A pending timeout indication is a pc16550d state; the sample has none. Drop

@@ -11,13 +11,16 @@
  * current kernel's `count >= level` (kernels before ~5.10 used `==`).
  *
  * Not kept (memory-unsafe or undefined in the sample): an empty RBR read
- * returns 0 instead of stack garbage, and the ring uses a count, so 16 queued
- * bytes read as full instead of the sample's "head == tail looks empty" lock-up.
+ * returns what the chip's would (regs.ts emptyRbr: the last byte with FCR
+ * bit 0 clear, else 0) instead of stack garbage, and the ring uses a count,
+ * so 16 queued bytes read as full instead of the sample's "head == tail looks
+ * empty" lock-up.
  */
 import {
   S_IER, S_LCR, S_MCR, S_LSRERR, S_SCR, S_FCR, S_DLL, S_DLM, S_MTTYTRIG, S_MTTYMAX, S_WIRING,
-  S_RXDATA, S_RXHEAD, WIRING_LOOPBACK,
+  S_RXDATA, S_RXHEAD, S_RBR, WIRING_LOOPBACK,
 } from './layout';
+import { emptyRbr } from './regs';
 import {
   LCR_DLAB, IER_RDI, IER_THRI, IER_RLSI, IER_MSI, LSR_DR, LSR_OE, LSR_THRE, LSR_TEMT,
   MCR_OUT2, MCR_RTS, MCR_DTR, MCR_AFE, FCR_ENABLE, FCR_CLEAR_RX, FCR_CLEAR_TX,
@@ -38,6 +41,7 @@ export function mttyAccept(h: u32, p: usize, byte: u32): bool {
   const ier = <u32>load<u8>(p + S_IER);
   if (c < <u32>load<u8>(p + S_MTTYMAX)) {
     rxPush(p, byte, 0);
+    store<u8>(p + S_RBR, <u8>byte);
     store<u8>(p + S_LSRERR, load<u8>(p + S_LSRERR) & ~LSR_OE);
     updateIrq(h, p);
     // Trigger point 1: RX data reached exactly the trigger level.
@@ -71,7 +75,7 @@ export function mttyPeek(p: usize, off: u32): u32 {
   switch (off) {
     case 0: {
       if (dlab(p)) return load<u8>(p + S_DLL);
-      if (rxCount(p) == 0) return 0;
+      if (rxCount(p) == 0) return emptyRbr(p);
       return load<u8>(p + S_RXDATA + <usize>load<u8>(p + S_RXHEAD));
     }
     case 1:

@@ -10,9 +10,11 @@
  */
 import type { UartFactory, PortUart } from '../src/mtty/port-uart.js';
 import { TsUart } from './baseline/uart-ts.js';
+import { parseUartProfile } from '../src/uart/profile.js';
 
 class TsPortUart extends TsUart {
   readonly profile = 'pc16550d' as const;
+  readonly profileDefinition = parseUartProfile('pc16550d');
   onIrqPulse: (() => void) | null = null;
   dispose(): void {
     this.onIrqLine = null;

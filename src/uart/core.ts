@@ -11,6 +11,7 @@
 // this file from src/, where they do not exist, so the types are declared below.
 // @ts-ignore: generated at build time, resolved from dist/src/uart/
 import { instantiate } from '../../wasm/uart.js';
+import { UART_PROFILES } from './profile.js';
 
 /** The numeric exports of assembly/index.ts (negative i32 = E_* error code). */
 export interface CoreExports {
@@ -18,6 +19,10 @@ export interface CoreExports {
   io_ptr(): number;
   io_size(): number;
   live_ports(): number;
+  profile_count(): number;
+  uart_define_profile(code: number, resetDivisor: number): number;
+  uart_slot(h: number): number;
+  slot_armed_offset(): number;
   uart_create(profile: number, wiring: number, modemInputs: number): number;
   uart_dispose(h: number): number;
   uart_read(h: number, off: number): number;
@@ -181,11 +186,43 @@ const wasmModule = await WebAssembly.compile(await loadBytes());
 /** The instantiated core (one instance for every port of this process). */
 export const core: CoreExports = (await instantiate(wasmModule, imports)) as CoreExports;
 
-let ioView = new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size());
+// The profile definitions are the source of each profile's reset values; the
+// core's list and ours must be the same length (codes are indexes).
+if (core.profile_count() !== UART_PROFILES.length) {
+  throw new Error(`UART core implements ${core.profile_count()} profiles, src/uart/profile.ts defines ${UART_PROFILES.length}`);
+}
+for (const p of UART_PROFILES) {
+  if (core.uart_define_profile(p.code, p.reset.divisor) !== 0) throw new Error(`UART core rejected profile ${p.name} (code ${p.code})`);
+}
 
-/** The shared io buffer, re-viewed after memory growth detached the old one. */
+/** Offset of the "character timeout armed" byte in a port's slot (assembly/layout.ts S_CTIARMED). */
+export const ARMED_OFFSET: number = core.slot_armed_offset();
+
+/**
+ * Views of linear memory, made once and re-made only when memory grows. The
+ * core grows memory in exactly one place, uart_create (its port table), so
+ * createPort() refreshes them; every other call can use them as they are,
+ * without a detached-buffer check per access.
+ */
+let ioView = new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size());
+/** All of linear memory, for reading port bytes (the armed flag) without a call. */
+export let heap = new Uint8Array(core.memory.buffer);
+
+function refreshViews(): void {
+  if (heap.buffer === core.memory.buffer) return;
+  heap = new Uint8Array(core.memory.buffer);
+  ioView = new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size());
+}
+
+/** uart_create, then the views re-made if the port table grew memory. 0 = no memory. */
+export function createPort(profile: number, wiring: number, modemInputs: number): number {
+  const h = core.uart_create(profile, wiring, modemInputs);
+  refreshViews();
+  return h;
+}
+
+/** The shared io buffer. */
 export function io(): Uint8Array {
-  if (ioView.byteLength === 0) ioView = new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size());
   return ioView;
 }
 

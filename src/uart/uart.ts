@@ -5,10 +5,11 @@
  * disposed port, which becomes MttyError EINVAL here.
  */
 import { fail } from '../errors/errno.js';
-import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, IO_SIZE, type PortSink } from './core.js';
+import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, createPort, heap, ARMED_OFFSET, IO_SIZE, type PortSink } from './core.js';
 import { BASE_BAUD, MODEM_CONNECTED } from './registers.js';
+import { parseUartProfile, uartProfileByCode, DEFAULT_UART_PROFILE, type UartProfile, type UartProfileDefinition, type KnownUartProfile } from './profile.js';
 
-export type UartProfile = 'pc16550d' | 'mtty';
+export type { UartProfile, UartProfileDefinition };
 export type Wiring = 'host' | 'loopback';
 export interface UartOptions {
   profile?: UartProfile;
@@ -23,9 +24,14 @@ export interface LineSettings {
   dataBits: 5 | 6 | 7 | 8;
   parity: 'none' | 'odd' | 'even' | 'mark' | 'space';
   stopBits: 1 | 1.5 | 2;
+  /**
+   * ns one character takes on the wire (start + data + parity + stop bits at
+   * this baud): the core's own figure (assembly/timing.ts charTimeNs, the one
+   * character-time function), the unit of the character timeout.
+   */
+  charTimeNs: number;
 }
 
-const PROFILES: readonly UartProfile[] = ['pc16550d', 'mtty'];
 const WIRINGS: readonly Wiring[] = ['host', 'loopback'];
 
 // Direct references to the raw exports: the hot path skips a prototype lookup.
@@ -33,12 +39,6 @@ const rawRead = core.uart_read;
 const rawWrite = core.uart_write;
 const rawPeek = core.uart_peek;
 const rawReceive = core.uart_receive;
-
-function profileCode(p: unknown): number {
-  const i = PROFILES.indexOf(p as UartProfile);
-  if (i < 0) fail('EINVAL', `unknown UART profile ${JSON.stringify(p)} (expected ${PROFILES.join(' or ')})`);
-  return i;
-}
 
 function wiringCode(w: unknown): number {
   const i = WIRINGS.indexOf(w as Wiring);
@@ -72,6 +72,8 @@ export class Uart implements PortSink {
   readonly handle: number;
   /** The handle while live, 0 after dispose (so a reused slot is never touched). */
   private h: number;
+  /** Address of this port's "character timeout armed" byte in linear memory; -1 after dispose. */
+  private armedAt: number;
 
   onIrqLine: ((level: boolean) => void) | null = null;
   onIrqPulse: (() => void) | null = null;
@@ -80,15 +82,16 @@ export class Uart implements PortSink {
   private constructor(handle: number) {
     this.handle = handle;
     this.h = handle;
+    this.armedAt = core.uart_slot(handle) + ARMED_OFFSET;
   }
 
   /** A new port after master reset. Defaults: pc16550d, host wiring, modem inputs CTS|DSR|DCD. */
   static create(opts: UartOptions = {}): Uart {
-    const profile = profileCode(opts.profile ?? 'pc16550d');
+    const profile = parseUartProfile(opts.profile ?? DEFAULT_UART_PROFILE).code;
     const wiring = wiringCode(opts.wiring ?? 'host');
     const modem = opts.modemInputs ?? MODEM_CONNECTED;
     checkModemBits(modem);
-    const h = core.uart_create(profile, wiring, modem);
+    const h = createPort(profile, wiring, modem);
     if (h === 0) fail('ENOMEM', 'the UART core could not grow its port table');
     const u = new Uart(h);
     sinks[h] = u;
@@ -106,15 +109,30 @@ export class Uart implements PortSink {
     fail('EINVAL', `UART ${this.handle}: ${what} out of range (core code ${code})`);
   }
 
+  /** The profile's name; switchable at run time (register state is kept). */
   get profile(): UartProfile {
-    const v = core.uart_profile(this.h);
-    if (v < 0) this.bad(v, 'profile');
-    return PROFILES[v]!;
+    return this.profileDefinition.name;
   }
   set profile(p: UartProfile) {
-    const r = core.uart_set_profile(this.h, profileCode(p));
+    const r = core.uart_set_profile(this.h, parseUartProfile(p).code);
     afterCall();
     if (r < 0) this.bad(r, 'profile');
+  }
+
+  /** The current profile's definition (irq style, reset values, quirks). */
+  get profileDefinition(): KnownUartProfile {
+    const v = core.uart_profile(this.h);
+    if (v < 0) this.bad(v, 'profile');
+    return uartProfileByCode(v);
+  }
+
+  /**
+   * A character timeout is running: the only time this port's virtual clock
+   * is observable. One byte read from the core's memory, no call: the device
+   * asks on every register access whether it must keep time (src/mtty/port.ts).
+   */
+  get timed(): boolean {
+    return heap[this.armedAt] === 1;
   }
 
   get wiring(): Wiring {
@@ -290,10 +308,10 @@ export class Uart implements PortSink {
     }
     const stopBits: 1 | 1.5 | 2 = lcr & 0x04 ? (dataBits === 5 ? 1.5 : 2) : 1;
     // Divisor 0 counts as 65536 (16-bit down-counter), as in the core's timing.
-    return { divisor, baud: BASE_BAUD / (divisor === 0 ? 65536 : divisor), dataBits, parity, stopBits };
+    return { divisor, baud: BASE_BAUD / (divisor === 0 ? 65536 : divisor), dataBits, parity, stopBits, charTimeNs: this.charTimeNs };
   }
 
-  /** Nanoseconds one character takes on the wire at the current settings (addition). */
+  /** Nanoseconds one character takes on the wire at the current settings (addition; the core's figure). */
   get charTimeNs(): number {
     const v = core.uart_char_time(this.h);
     if (v < 0) this.bad(v, 'charTimeNs');
@@ -387,5 +405,6 @@ export class Uart implements PortSink {
     sinks[this.h] = undefined;
     releaseHandle(this.h); // deferred while a callback runs: the core may still be on this slot
     this.h = 0;
+    this.armedAt = -1;
   }
 }
