@@ -8,26 +8,27 @@ import { readFile } from 'node:fs/promises';
 import type { CliCommand, CliIO } from './types.js';
 import { UsageError } from './types.js';
 import { parseTrace, replayTrace, TraceError } from '../replay/index.js';
-import type { UartProfile } from '../uart/uart.js';
+import { DEFAULT_UART_PROFILE, type UartProfile } from '../uart/profile.js';
+import { profileOption, PROFILE_CHOICES, PROFILE_HELP } from './args.js';
 
-const USAGE = `usage: mtty replay [--check] [--profile pc16550d|mtty] FILE
+const USAGE = `usage: mtty replay [--check] [--profile ${PROFILE_CHOICES}] FILE
   Replays a register trace ('R|W <offset> 0x<value>' lines, '# irq N',
   '# initial: ...', or a QEMU -trace serial_* log) against the UART model.
   --check     compare every read (and recorded irq change) with the trace;
               print each mismatch with its line number, exit 1 if any
-  --profile   UART behaviour: pc16550d (default) or mtty (the kernel sample)`;
+  --profile   UART behaviour: ${PROFILE_HELP}`;
 
 async function run(argv: string[], io: CliIO): Promise<number> {
   let check = false;
-  let profile: UartProfile = 'pc16550d';
+  let profile: UartProfile = DEFAULT_UART_PROFILE;
   let file: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--check') check = true;
     else if (a === '--profile' || a.startsWith('--profile=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
-      if (v !== 'pc16550d' && v !== 'mtty') throw new UsageError(`--profile must be pc16550d or mtty, got ${v === undefined ? 'nothing' : `'${v}'`}`);
-      profile = v;
+      if (v === undefined) throw new UsageError('--profile needs a value');
+      profile = profileOption(v)!;
     } else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option '${a}'`);
     else if (file === undefined) file = a;
     else throw new UsageError(`only one FILE, got '${file}' and '${a}'`);

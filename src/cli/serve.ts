@@ -5,17 +5,17 @@
  */
 import type { CliCommand, CliIO } from './types.js';
 import { UsageError } from './types.js';
-import { flag, optInt, optString, parse } from './args.js';
+import { flag, optInt, optString, parse, profileOption, PROFILE_CHOICES, PROFILE_HELP } from './args.js';
 import { startDaemon } from '../control/daemon.js';
 import { mdevctlShellLine } from '../sysfs-export/index.js';
 
 const serve: CliCommand = {
   summary: 'run the mtty daemon (owns the devices; other verbs talk to it)',
   usage:
-    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR] [--sysfs-root DIR]\n' +
+    `usage: mtty serve [--socket PATH] [--ports N] [--profile ${PROFILE_CHOICES}] [--config-dir DIR] [--no-autostart] [--vfio-user DIR] [--sysfs-root DIR]\n` +
     '  --socket PATH     control socket (default $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-$UID/control.sock)\n' +
     '  --ports N         size of the shared port pool (default 24, as MAX_MTTYS)\n' +
-    "  --profile P       UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
+    `  --profile P       UART model: ${PROFILE_HELP}\n` +
     '  --config-dir DIR  definitions to autostart (default $XDG_CONFIG_HOME/mtty)\n' +
     '  --no-autostart    do not start "auto" definitions\n' +
     '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU)\n' +
@@ -31,8 +31,7 @@ const serve: CliCommand = {
       'vfio-user': { type: 'string' },
       'sysfs-root': { type: 'string' },
     });
-    const profile = optString(p, 'profile');
-    if (profile !== undefined && profile !== 'mtty' && profile !== 'pc16550d') throw new UsageError(`--profile must be mtty or pc16550d, got '${profile}'`);
+    const profile = profileOption(optString(p, 'profile'));
     const log = (line: string) => io.stderr.write(`mtty serve: ${line}\n`);
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));

@@ -5,6 +5,7 @@
  * optionally expose every device over vfio-user, start "auto" definitions,
  * and listen on the control socket.
  */
+import type { UartProfile } from '../uart/profile.js';
 import { HostRegistry, hostOps } from '../host/index.js';
 import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
 import { SysfsExporter } from '../sysfs-export/index.js';
@@ -17,7 +18,7 @@ import { defaultConfigDir, defaultSocketPath } from './paths.js';
 export interface DaemonOptions {
   socketPath?: string;
   ports?: number;
-  profile?: 'mtty' | 'pc16550d';
+  profile?: UartProfile;
   clock?: Clock;
   configDir?: string;
   /** Start "auto" definitions (default true). */

@@ -32,17 +32,6 @@ export const MODEM_DISCONNECTED = 0;
 export const MODEM_OUT = { DTR: 0x01, RTS: 0x02, OUT1: 0x04, OUT2: 0x08 } as const;
 
 /**
- * Duration of one character on the wire in ns (start + data + parity + stop
- * bits at the guest's baud). The RX pump polls at this rate while the host
- * side is paused, which is the rate a real line could deliver the next byte.
- */
-export function charTimeNs(s: LineSettings): number {
-  const baud = usableBaud(s) ?? 9600;
-  const bits = 1 + s.dataBits + (s.parity === 'none' ? 0 : 1) + s.stopBits;
-  return Math.ceil((bits * 1e9) / baud);
-}
-
-/**
  * The guest's speed if it is one a line can run at, else undefined. Divisor 0
  * is undefined in the datasheet and the mtty profile zeroes the divisor, which
  * the core reports as a speed of ~2 baud: no host device takes that.

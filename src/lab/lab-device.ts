@@ -5,6 +5,7 @@
  * access at a time. Every performed access becomes a StepRecord: the access
  * log line, why the driver made it, and what changed in the registers.
  */
+import type { UartProfile } from '../uart/profile.js';
 import type { MdevDevice } from '../mdev/device.js';
 import type { MttyDevice } from '../mtty/device.js';
 import type { VfioDevice } from '../vfio/api.js';
@@ -28,7 +29,7 @@ import { hex2, registerName } from './decode-register.js';
 export interface LabUart extends PeekableUart {
   nextDeadline(): number;
   /** Switchable at run time (keeps register state): the lab's profile switch. */
-  profile: 'pc16550d' | 'mtty';
+  profile: UartProfile;
 }
 
 export interface StepRecord {

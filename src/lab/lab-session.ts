@@ -9,13 +9,15 @@
  * back as the kernel's errno ("EEXIST (File exists): ...").
  */
 import { ManualClock, type Clock } from '../clock/clock.js';
+import type { UartProfile } from '../uart/profile.js';
 import type { MdevDevice } from '../mdev/device.js';
 import type { MttyDevice } from '../mtty/device.js';
 import type { LoadedMtty } from '../mtty/load.js';
 import { generateMdevUuid } from '../mdev/uuid.js';
 import { LabDevice, type LabUart } from './lab-device.js';
 
-export type LabProfile = 'pc16550d' | 'mtty';
+/** The lab offers every UART profile (src/uart/profile.ts). */
+export type LabProfile = UartProfile;
 
 /** The part of loadMtty()'s result the lab uses (docs/ARCHITECTURE.md). */
 export type MttyModule = Pick<LoadedMtty, 'bus' | 'parent' | 'sysfs'>;

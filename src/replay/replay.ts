@@ -47,7 +47,7 @@ export function replayTrace(trace: Trace, opts: ReplayOptions = {}): ReplayResul
   // given at create time (no delta bits, as on a port that was never touched).
   const initial = trace.events.find((e) => e.kind === 'initial');
   const modemInputs = initial?.kind === 'initial' && initial.modemInputs !== null ? initial.modemInputs : undefined;
-  const uart = Uart.create({ profile: opts.profile ?? 'pc16550d', modemInputs });
+  const uart = Uart.create({ profile: opts.profile, modemInputs }); // Uart's default profile when none is given
   try {
     return run(uart, trace);
   } finally {

@@ -8,6 +8,7 @@ import './style.css';
 import { MttyError } from '../../errors/errno.js';
 import { LabSession, type LabProfile } from '../lab-session.js';
 import { loadMtty } from '../../mtty/load.js';
+import { findUartProfile } from '../../uart/profile.js';
 import { DeviceCard } from './device-card.js';
 import { ParentPanel } from './parent-panel.js';
 import { StepPanel } from './step-panel.js';
@@ -28,7 +29,7 @@ function showBanner(text: string | null): void {
 
 /** Lessons can link straight to a set-up: ?profile=pc16550d&mode=step */
 const params = new URLSearchParams(location.search);
-const initialProfile: LabProfile = params.get('profile') === 'pc16550d' ? 'pc16550d' : 'mtty';
+const initialProfile: LabProfile = findUartProfile(params.get('profile'))?.name ?? 'mtty';
 const initialMode = params.get('mode') === 'step' ? 'step' : 'run';
 
 const cards = new Map<string, DeviceCard>();
