@@ -6,10 +6,11 @@
  * into EINVAL without pre-checking on the hot path.
  */
 import {
-  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, S_CTIARMED, FLAG_OUT2GATE,
+  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, S_CTIARMED, S_LSRFAST, FLAG_OUT2GATE,
   PROFILE_MTTY, PROFILE_COUNT, E_HANDLE, E_ARG, E_STATE,
 } from './layout';
 import { defineProfile } from './profiles';
+import { publish } from './published';
 import { IO, IO_SIZE, slot, valid, allocSlot, freeSlot, live } from './table';
 import { pcPeek, pcRead, pcWrite } from './regs';
 import { mttyPeek, mttyRead, mttyWrite } from './mtty';
@@ -61,6 +62,11 @@ export function slot_armed_offset(): u32 {
   return S_CTIARMED;
 }
 
+/** Offset of the published LSR byte inside a slot (published.ts; 0xFF = read it through uart_read). */
+export function slot_lsr_offset(): u32 {
+  return S_LSRFAST;
+}
+
 /** New port after a master reset; 0 if memory is exhausted or arguments are bad. */
 export function uart_create(profile: u32, wiring: u32, modemInputs: u32): u32 {
   if (profile >= PROFILE_COUNT || wiring > 1 || (modemInputs & ~0xf0) != 0) return 0;
@@ -71,6 +77,7 @@ export function uart_create(profile: u32, wiring: u32, modemInputs: u32): u32 {
   store<u8>(p + S_WIRING, <u8>wiring);
   store<u8>(p + S_MODEMIN, <u8>modemInputs);
   masterReset(h, p);
+  publish(p);
   return h;
 }
 
@@ -84,7 +91,9 @@ export function uart_read(h: u32, off: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (off > 7) return E_ARG;
   const p = slot(h);
-  return load<u8>(p + S_PROFILE) == PROFILE_MTTY ? mttyRead(h, p, off) : pcRead(h, p, off);
+  const v = load<u8>(p + S_PROFILE) == PROFILE_MTTY ? mttyRead(h, p, off) : pcRead(h, p, off);
+  publish(p);
+  return v;
 }
 
 export function uart_peek(h: u32, off: u32): i32 {
@@ -100,6 +109,7 @@ export function uart_write(h: u32, off: u32, v: u32): i32 {
   const p = slot(h);
   if (load<u8>(p + S_PROFILE) == PROFILE_MTTY) mttyWrite(h, p, off, v);
   else pcWrite(h, p, off, v);
+  publish(p);
   return 0;
 }
 
@@ -107,14 +117,20 @@ export function uart_write(h: u32, off: u32, v: u32): i32 {
 export function uart_receive(h: u32, byte: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (byte > 0xff) return E_ARG;
-  return receiveFromHost(h, slot(h), byte, 0) ? 1 : 0;
+  const p = slot(h);
+  const ok = receiveFromHost(h, p, byte, 0);
+  publish(p);
+  return ok ? 1 : 0;
 }
 
 /** A byte received with line errors (PE 0x04, FE 0x08, BI 0x10 as in LSR); a break is (0, BI). */
 export function uart_receive_error(h: u32, byte: u32, lsrBits: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (byte > 0xff || (lsrBits & ~(<u32>(LSR_PE | LSR_FE | LSR_BI))) != 0) return E_ARG;
-  return receiveFromHost(h, slot(h), byte, lsrBits) ? 1 : 0;
+  const p = slot(h);
+  const ok = receiveFromHost(h, p, byte, lsrBits);
+  publish(p);
+  return ok ? 1 : 0;
 }
 
 export function uart_rx_space(h: u32): i32 {
@@ -125,19 +141,28 @@ export function uart_rx_space(h: u32): i32 {
 export function uart_write_many(h: u32, n: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (n > IO_SIZE) return E_ARG;
-  return writeMany(h, slot(h), n);
+  const p = slot(h);
+  const got = writeMany(h, p, n);
+  publish(p);
+  return got;
 }
 
 export function uart_read_many(h: u32, max: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (max > IO_SIZE) return E_ARG;
-  return readMany(h, slot(h), max);
+  const p = slot(h);
+  const got = readMany(h, p, max);
+  publish(p);
+  return got;
 }
 
 export function uart_receive_many(h: u32, n: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (n > IO_SIZE) return E_ARG;
-  return receiveMany(h, slot(h), n);
+  const p = slot(h);
+  const got = receiveMany(h, p, n);
+  publish(p);
+  return got;
 }
 
 export function uart_set_modem_inputs(h: u32, bits: u32): i32 {
@@ -148,6 +173,7 @@ export function uart_set_modem_inputs(h: u32, bits: u32): i32 {
   store<u8>(p + S_MODEMIN, <u8>bits);
   latchDeltas(p, before, msrInputs(p));
   updateIrq(h, p);
+  publish(p);
   return 0;
 }
 
@@ -183,6 +209,7 @@ export function uart_advance(h: u32, ns: f64): i32 {
   const p = slot(h);
   store<f64>(p + S_NOW, load<f64>(p + S_NOW) + ns);
   if (checkTimeout(p)) updateIrq(h, p);
+  publish(p);
   return 0;
 }
 
@@ -220,6 +247,7 @@ export function uart_set_profile(h: u32, profile: u32): i32 {
   // The timeout window restarts at the switch: armed under pc16550d rules, off under mtty.
   restartTimeout(p);
   updateIrq(h, p);
+  publish(p); // LSR follows the profile's rules
   return 0;
 }
 
@@ -242,6 +270,7 @@ export function uart_set_out2_gate(h: u32, on: u32): i32 {
   const f = load<u8>(p + S_FLAGS);
   store<u8>(p + S_FLAGS, on != 0 ? f | FLAG_OUT2GATE : f & ~FLAG_OUT2GATE);
   updateIrq(h, p);
+  publish(p);
   return 0;
 }
 
@@ -252,7 +281,9 @@ export function uart_out2_gate(h: u32): i32 {
 
 export function uart_reset(h: u32): i32 {
   if (!valid(h)) return E_HANDLE;
-  masterReset(h, slot(h));
+  const p = slot(h);
+  masterReset(h, p);
+  publish(p);
   return 0;
 }
 
@@ -264,7 +295,10 @@ export function uart_save(h: u32): i32 {
 
 export function uart_restore(h: u32, len: u32): i32 {
   if (!valid(h)) return E_HANDLE;
-  return restore(h, slot(h), len);
+  const p = slot(h);
+  const r = restore(h, p, len);
+  publish(p);
+  return r;
 }
 
 export function uart_to_mtty(h: u32): i32 {
@@ -274,5 +308,8 @@ export function uart_to_mtty(h: u32): i32 {
 
 export function uart_from_mtty(h: u32, len: u32): i32 {
   if (!valid(h)) return E_HANDLE;
-  return fromMtty(h, slot(h), len);
+  const p = slot(h);
+  const r = fromMtty(h, p, len);
+  publish(p);
+  return r;
 }

@@ -45,6 +45,7 @@ export const S_RBR: u32 = 88; // the last byte received: what RBR shows when rea
 export const STATE_BYTES: u32 = 89;
 /** Bytes 0-87 of the state as snapshot version 1 had them (no S_RBR). */
 export const STATE_BYTES_V1: u32 = 88;
+export const S_LSRFAST: u32 = 89; // derived, not state: LSR for a read without side effects (published.ts)
 export const S_NEXTFREE: u32 = 92; // u32: free-list link while the slot is unused
 
 export const FIFO_SIZE: u32 = 16;

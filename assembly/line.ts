@@ -92,6 +92,6 @@ function deliver(h: u32, p: usize, b: u32): void {
   if ((load<u8>(p + S_MCR) & MCR_LOOP) != 0 || load<u8>(p + S_WIRING) == WIRING_LOOPBACK) {
     pcAccept(h, p, b, 0);
   } else {
-    hostTransmit(h, b);
+    hostTransmit(h, p, b);
   }
 }

@@ -45,13 +45,13 @@ export function mttyAccept(h: u32, p: usize, byte: u32): bool {
     store<u8>(p + S_LSRERR, load<u8>(p + S_LSRERR) & ~LSR_OE);
     updateIrq(h, p);
     // Trigger point 1: RX data reached exactly the trigger level.
-    if ((ier & IER_RDI) != 0 && c + 1 == <u32>load<u8>(p + S_MTTYTRIG)) hostIrqPulse(h);
+    if ((ier & IER_RDI) != 0 && c + 1 == <u32>load<u8>(p + S_MTTYTRIG)) hostIrqPulse(h, p);
     return true;
   }
   store<u8>(p + S_LSRERR, load<u8>(p + S_LSRERR) | LSR_OE);
   updateIrq(h, p);
   // Trigger point 2: byte dropped on a full ring with line-status interrupts on.
-  if ((ier & IER_RLSI) != 0) hostIrqPulse(h);
+  if ((ier & IER_RLSI) != 0) hostIrqPulse(h, p);
   return false;
 }
 
@@ -101,7 +101,7 @@ export function mttyRead(h: u32, p: usize, off: u32): u32 {
     if (rxCount(p) != 0) rxPop(p);
     updateIrq(h, p);
     // Trigger point 4: the ring is (now or already) empty and THRE interrupts are on.
-    if (rxCount(p) == 0 && (<u32>load<u8>(p + S_IER) & IER_THRI) != 0) hostIrqPulse(h);
+    if (rxCount(p) == 0 && (<u32>load<u8>(p + S_IER) & IER_THRI) != 0) hostIrqPulse(h, p);
   }
   return v;
 }
@@ -114,7 +114,7 @@ export function mttyWrite(h: u32, p: usize, off: u32, v: u32): void {
       } else if (load<u8>(p + S_WIRING) == WIRING_LOOPBACK) {
         mttyAccept(h, p, v);
       } else {
-        hostTransmit(h, v);
+        hostTransmit(h, p, v);
       }
       return;
     }
@@ -126,7 +126,7 @@ export function mttyWrite(h: u32, p: usize, off: u32, v: u32): void {
       store<u8>(p + S_IER, <u8>v); // stored raw, read back &0x0F
       updateIrq(h, p);
       // Trigger point 3: THRI written while the ring is empty.
-      if ((v & IER_THRI) != 0 && rxCount(p) == 0) hostIrqPulse(h);
+      if ((v & IER_THRI) != 0 && rxCount(p) == 0) hostIrqPulse(h, p);
       return;
     }
     case 2: {
@@ -150,8 +150,8 @@ export function mttyWrite(h: u32, p: usize, off: u32, v: u32): void {
       updateIrq(h, p);
       const ier = <u32>load<u8>(p + S_IER);
       // Trigger points 5 and 6: two independent events for one MCR write.
-      if ((ier & IER_MSI) != 0 && (v & MCR_OUT2) != 0) hostIrqPulse(h);
-      if ((ier & IER_MSI) != 0 && (v & (MCR_RTS | MCR_DTR)) != 0) hostIrqPulse(h);
+      if ((ier & IER_MSI) != 0 && (v & MCR_OUT2) != 0) hostIrqPulse(h, p);
+      if ((ier & IER_MSI) != 0 && (v & (MCR_RTS | MCR_DTR)) != 0) hostIrqPulse(h, p);
       return;
     }
     case 7:

@@ -23,6 +23,7 @@ export interface CoreExports {
   uart_define_profile(code: number, resetDivisor: number): number;
   uart_slot(h: number): number;
   slot_armed_offset(): number;
+  slot_lsr_offset(): number;
   uart_create(profile: number, wiring: number, modemInputs: number): number;
   uart_dispose(h: number): number;
   uart_read(h: number, off: number): number;
@@ -198,20 +199,28 @@ for (const p of UART_PROFILES) {
 /** Offset of the "character timeout armed" byte in a port's slot (assembly/layout.ts S_CTIARMED). */
 export const ARMED_OFFSET: number = core.slot_armed_offset();
 
+/** Offset of the published LSR byte (assembly/published.ts): LSR if reading it has no side effect, else 0xFF. */
+export const LSR_OFFSET: number = core.slot_lsr_offset();
+
 /**
  * Views of linear memory, made once and re-made only when memory grows. The
  * core grows memory in exactly one place, uart_create (its port table), so
  * createPort() refreshes them; every other call can use them as they are,
  * without a detached-buffer check per access.
  */
-let ioView = new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size());
+/**
+ * The io buffer and whether a batched call holds it. Plain fields of one
+ * object so the wrapper's fast paths test and set them inline (claimIo and
+ * releaseIo are the same steps for everything else).
+ */
+export const ioState = { view: new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size()), busy: false };
 /** All of linear memory, for reading port bytes (the armed flag) without a call. */
 export let heap = new Uint8Array(core.memory.buffer);
 
 function refreshViews(): void {
   if (heap.buffer === core.memory.buffer) return;
   heap = new Uint8Array(core.memory.buffer);
-  ioView = new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size());
+  ioState.view = new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size());
 }
 
 /** uart_create, then the views re-made if the port table grew memory. 0 = no memory. */
@@ -223,12 +232,10 @@ export function createPort(profile: number, wiring: number, modemInputs: number)
 
 /** The shared io buffer. */
 export function io(): Uint8Array {
-  return ioView;
+  return ioState.view;
 }
 
 export const IO_SIZE: number = core.io_size();
-
-let ioBusy = false;
 
 /**
  * Fast path for a batched call that fits the buffer: returns the buffer
@@ -236,13 +243,13 @@ let ioBusy = false;
  * Must be paired with releaseIo() in a finally block.
  */
 export function claimIo(): Uint8Array | null {
-  if (ioBusy) return null;
-  ioBusy = true;
-  return io();
+  if (ioState.busy) return null;
+  ioState.busy = true;
+  return ioState.view;
 }
 
 export function releaseIo(): void {
-  ioBusy = false;
+  ioState.busy = false;
 }
 
 /**
@@ -251,12 +258,12 @@ export function releaseIo(): void {
  * batched call, the outer call's bytes are saved and put back afterwards.
  */
 export function withIo<T>(fn: (buf: Uint8Array) => T): T {
-  if (!ioBusy) {
-    ioBusy = true;
+  if (!ioState.busy) {
+    ioState.busy = true;
     try {
-      return fn(io());
+      return fn(ioState.view);
     } finally {
-      ioBusy = false;
+      ioState.busy = false;
     }
   }
   const saved = io().slice();

@@ -5,7 +5,7 @@
  * disposed port, which becomes MttyError EINVAL here.
  */
 import { fail } from '../errors/errno.js';
-import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, createPort, heap, ARMED_OFFSET, IO_SIZE, type PortSink } from './core.js';
+import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, ioState, createPort, heap, ARMED_OFFSET, LSR_OFFSET, IO_SIZE, type PortSink } from './core.js';
 import { BASE_BAUD, MODEM_CONNECTED } from './registers.js';
 import { parseUartProfile, uartProfileByCode, DEFAULT_UART_PROFILE, type UartProfile, type UartProfileDefinition, type KnownUartProfile } from './profile.js';
 
@@ -39,6 +39,15 @@ const rawRead = core.uart_read;
 const rawWrite = core.uart_write;
 const rawPeek = core.uart_peek;
 const rawReceive = core.uart_receive;
+const rawWriteMany = core.uart_write_many;
+const rawReadMany = core.uart_read_many;
+const rawReceiveMany = core.uart_receive_many;
+
+/** Which batched entry point feed() calls (a direct call each: V8 inlines a known wasm callee, not one passed around). */
+const enum Feed {
+  Write,
+  Receive,
+}
 
 function wiringCode(w: unknown): number {
   const i = WIRINGS.indexOf(w as Wiring);
@@ -74,6 +83,8 @@ export class Uart implements PortSink {
   private h: number;
   /** Address of this port's "character timeout armed" byte in linear memory; -1 after dispose. */
   private armedAt: number;
+  /** Address of its published LSR byte (assembly/published.ts); -1 after dispose. */
+  private lsrAt: number;
 
   onIrqLine: ((level: boolean) => void) | null = null;
   onIrqPulse: (() => void) | null = null;
@@ -82,7 +93,9 @@ export class Uart implements PortSink {
   private constructor(handle: number) {
     this.handle = handle;
     this.h = handle;
-    this.armedAt = core.uart_slot(handle) + ARMED_OFFSET;
+    const slot = core.uart_slot(handle);
+    this.armedAt = slot + ARMED_OFFSET;
+    this.lsrAt = slot + LSR_OFFSET;
   }
 
   /** A new port after master reset. Defaults: pc16550d, host wiring, modem inputs CTS|DSR|DCD. */
@@ -147,6 +160,13 @@ export class Uart implements PortSink {
 
   /** Register read at offset 0..7 with the chip's side effects. */
   read(offset: number): number {
+    if (offset === 5) {
+      // LSR polling, a driver's most frequent access: while reading it has no
+      // side effect the core keeps its value in the slot (assembly/published.ts),
+      // so it costs a load, not a call. 0xFF, or undefined after dispose: call.
+      const lsr = heap[this.lsrAt]!;
+      if (lsr < 0xff) return lsr;
+    }
     if ((offset & 7) !== offset) this.bad(-2, `read offset ${offset}`);
     const v = rawRead(this.h, offset);
     afterCall();
@@ -192,7 +212,7 @@ export class Uart implements PortSink {
 
   /** Bytes from the host, as many as fit without overrun; returns how many were taken. */
   receiveMany(bytes: Uint8Array): number {
-    return this.feed(bytes, core.uart_receive_many);
+    return this.feed(bytes, Feed.Receive);
   }
 
   rxSpace(): number {
@@ -203,22 +223,37 @@ export class Uart implements PortSink {
 
   /** THR writes as a driver does them (up to a FIFO's worth per THRE); returns bytes written. */
   writeMany(bytes: Uint8Array): number {
-    return this.feed(bytes, core.uart_write_many);
+    // A FIFO's worth or so (the common case), spelled out: no helper calls around the one wasm call.
+    const n = bytes.length;
+    if (n <= SMALL_COPY && !ioState.busy) {
+      const buf = ioState.view;
+      ioState.busy = true;
+      let got: number;
+      try {
+        for (let i = 0; i < n; i++) buf[i] = bytes[i]!;
+        got = rawWriteMany(this.h, n);
+      } finally {
+        ioState.busy = false;
+      }
+      afterCall();
+      if (got < 0) this.bad(got, 'writeMany');
+      return got;
+    }
+    return this.feed(bytes, Feed.Write);
   }
 
   /**
    * Bytes into a batched core entry point through the io buffer: one wasm call
    * when they fit (the common case, no closure allocated), else chunked.
-   * `op` is a core export, which needs no `this`.
    */
-  private feed(bytes: Uint8Array, op: (h: number, n: number) => number): number {
+  private feed(bytes: Uint8Array, op: Feed): number {
     if (bytes.length <= IO_SIZE) {
       const buf = claimIo();
       if (buf !== null) {
         let got: number;
         try {
           copyIn(buf, bytes);
-          got = op(this.h, bytes.length);
+          got = op === Feed.Write ? rawWriteMany(this.h, bytes.length) : rawReceiveMany(this.h, bytes.length);
         } finally {
           releaseIo();
         }
@@ -227,18 +262,33 @@ export class Uart implements PortSink {
     }
     return this.batch(bytes.length, (buf, off, n) => {
       buf.set(bytes.subarray(off, off + n));
-      return op(this.h, n);
+      return op === Feed.Write ? rawWriteMany(this.h, n) : rawReceiveMany(this.h, n);
     });
   }
 
   /** RBR reads while LSR.DR into out; returns bytes read. */
   readMany(out: Uint8Array): number {
+    const max = out.length;
+    if (max <= SMALL_COPY && !ioState.busy) {
+      const buf = ioState.view;
+      ioState.busy = true;
+      let got: number;
+      try {
+        got = rawReadMany(this.h, max);
+        for (let i = 0; i < got; i++) out[i] = buf[i]!;
+      } finally {
+        ioState.busy = false;
+      }
+      afterCall();
+      if (got < 0) this.bad(got, 'readMany');
+      return got;
+    }
     if (out.length <= IO_SIZE) {
       const buf = claimIo();
       if (buf !== null) {
         let got: number;
         try {
-          got = core.uart_read_many(this.h, out.length);
+          got = rawReadMany(this.h, out.length);
           copyOut(out, buf, got);
         } finally {
           releaseIo();
@@ -406,5 +456,6 @@ export class Uart implements PortSink {
     releaseHandle(this.h); // deferred while a callback runs: the core may still be on this slot
     this.h = 0;
     this.armedAt = -1;
+    this.lsrAt = -1;
   }
 }
