@@ -6,7 +6,7 @@
  * into EINVAL without pre-checking on the hot path.
  */
 import {
-  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, S_CTIARMED, S_LSRFAST, FLAG_OUT2GATE,
+  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, S_CTIARMED, S_LSRFAST, S_DEADLINE, FLAG_OUT2GATE,
   PROFILE_MTTY, PROFILE_COUNT, E_HANDLE, E_ARG, E_STATE,
 } from './layout';
 import { defineProfile } from './profiles';
@@ -17,7 +17,7 @@ import { mttyPeek, mttyRead, mttyWrite } from './mtty';
 import { receiveFromHost, rxSpace } from './line';
 import { msrInputs, latchDeltas, modemOutputs } from './modem';
 import { updateIrq } from './irq';
-import { checkTimeout, nextDeadline, restartTimeout, charTimeNs, divisor } from './timing';
+import { checkTimeout, restartTimeout, charTimeNs, divisor } from './timing';
 import { masterReset } from './reset';
 import { writeMany, readMany, receiveMany } from './batch';
 import { save, restore, toMtty, fromMtty } from './snapshot';
@@ -60,6 +60,14 @@ export function uart_slot(h: u32): usize {
 /** Offset of the armed byte inside a slot. */
 export function slot_armed_offset(): u32 {
   return S_CTIARMED;
+}
+
+/** Offsets of the f64 fields the wrapper reads for the next deadline (timing.ts): the port's time and the due time. */
+export function slot_now_offset(): u32 {
+  return S_NOW;
+}
+export function slot_deadline_offset(): u32 {
+  return S_DEADLINE;
 }
 
 /** Offset of the published LSR byte inside a slot (published.ts; 0xFF = read it through uart_read). */
@@ -218,10 +226,6 @@ export function uart_now(h: u32): f64 {
   return load<f64>(slot(h) + S_NOW);
 }
 
-export function uart_next_deadline(h: u32): f64 {
-  if (!valid(h)) return E_HANDLE;
-  return nextDeadline(slot(h));
-}
 
 export function uart_irq(h: u32): i32 {
   if (!valid(h)) return E_HANDLE;

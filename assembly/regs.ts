@@ -13,7 +13,7 @@ import {
   FCR_ENABLE, FCR_CLEAR_RX, FCR_CLEAR_TX,
 } from './regbits';
 import { rxCount, txCount, rxPop, rxClear, txClear } from './fifo';
-import { fifoOn, restartTimeout, checkTimeout } from './timing';
+import { fifoOn, restartTimeout, checkTimeout, refreshDeadline } from './timing';
 import { msrInputs, latchDeltas } from './modem';
 import { pcIir, updateIrq } from './irq';
 import { pcTransmit } from './line';
@@ -158,10 +158,11 @@ function writeFcr(h: u32, p: usize, v: u32): void {
 /**
  * LCR and the divisor set the character time, so a shorter one can move the
  * running timeout's deadline into the past. Fire it now: the host is told
- * nextDeadline() > 0 while a timeout runs, and a host that re-arms a timer at
+ * a deadline ahead (>= 1 ns) while a timeout runs, and a host that re-arms a timer at
  * a deadline of 0 without moving time would otherwise wait forever.
  */
 function charTimeChanged(h: u32, p: usize): void {
+  refreshDeadline(p);
   if (checkTimeout(p)) updateIrq(h, p);
 }
 

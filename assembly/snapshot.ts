@@ -27,7 +27,7 @@ import {
 import { LSR_ERRORS, LSR_OE, LSR_PE, LSR_FE, LSR_BI, LCR_DLAB } from './regbits';
 import { IO } from './table';
 import { updateIrq } from './irq';
-import { restartTimeout, checkTimeout } from './timing';
+import { restartTimeout, checkTimeout, refreshDeadline } from './timing';
 import { txClear } from './fifo';
 
 export const SNAP_VERSION: u32 = 2;
@@ -92,6 +92,7 @@ export function restore(h: u32, p: usize, len: u32): i32 {
   store<u8>(p + S_IRQ, level);
   // A snapshot whose timeout is already due fires it now, as an LCR write would
   // (regs.ts charTimeChanged): a running timeout always has a deadline ahead.
+  refreshDeadline(p);
   checkTimeout(p);
   updateIrq(h, p); // re-assert (or drop) the line to match the restored state
   return 0;

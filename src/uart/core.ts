@@ -24,6 +24,8 @@ export interface CoreExports {
   uart_slot(h: number): number;
   slot_armed_offset(): number;
   slot_lsr_offset(): number;
+  slot_now_offset(): number;
+  slot_deadline_offset(): number;
   uart_create(profile: number, wiring: number, modemInputs: number): number;
   uart_dispose(h: number): number;
   uart_read(h: number, off: number): number;
@@ -43,7 +45,6 @@ export interface CoreExports {
   uart_char_time(h: number): number;
   uart_advance(h: number, ns: number): number;
   uart_now(h: number): number;
-  uart_next_deadline(h: number): number;
   uart_irq(h: number): number;
   uart_profile(h: number): number;
   uart_set_profile(h: number, profile: number): number;
@@ -202,6 +203,10 @@ export const ARMED_OFFSET: number = core.slot_armed_offset();
 /** Offset of the published LSR byte (assembly/published.ts): LSR if reading it has no side effect, else 0xFF. */
 export const LSR_OFFSET: number = core.slot_lsr_offset();
 
+/** Offsets of the port's virtual time and of the running timeout's due time (f64 fields, assembly/timing.ts). */
+export const NOW_OFFSET: number = core.slot_now_offset();
+export const DEADLINE_OFFSET: number = core.slot_deadline_offset();
+
 /**
  * Views of linear memory, made once and re-made only when memory grows. The
  * core grows memory in exactly one place, uart_create (its port table), so
@@ -216,10 +221,13 @@ export const LSR_OFFSET: number = core.slot_lsr_offset();
 export const ioState = { view: new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size()), busy: false };
 /** All of linear memory, for reading port bytes (the armed flag) without a call. */
 export let heap = new Uint8Array(core.memory.buffer);
+/** The same memory as f64s (the slot's clock fields are 8-byte aligned: index = address / 8). */
+export let heapF64 = new Float64Array(core.memory.buffer);
 
 function refreshViews(): void {
   if (heap.buffer === core.memory.buffer) return;
   heap = new Uint8Array(core.memory.buffer);
+  heapF64 = new Float64Array(core.memory.buffer);
   ioState.view = new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size());
 }
 

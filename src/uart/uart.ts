@@ -5,7 +5,7 @@
  * disposed port, which becomes MttyError EINVAL here.
  */
 import { fail } from '../errors/errno.js';
-import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, ioState, createPort, heap, ARMED_OFFSET, LSR_OFFSET, IO_SIZE, type PortSink } from './core.js';
+import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, ioState, createPort, heap, heapF64, ARMED_OFFSET, LSR_OFFSET, NOW_OFFSET, DEADLINE_OFFSET, IO_SIZE, type PortSink } from './core.js';
 import { BASE_BAUD, MODEM_CONNECTED } from './registers.js';
 import { parseUartProfile, uartProfileByCode, DEFAULT_UART_PROFILE, type UartProfile, type UartProfileDefinition, type KnownUartProfile } from './profile.js';
 
@@ -85,6 +85,9 @@ export class Uart implements PortSink {
   private armedAt: number;
   /** Address of its published LSR byte (assembly/published.ts); -1 after dispose. */
   private lsrAt: number;
+  /** heapF64 indexes of its virtual time and its timeout's due time. */
+  private nowIx: number;
+  private deadlineIx: number;
 
   onIrqLine: ((level: boolean) => void) | null = null;
   onIrqPulse: (() => void) | null = null;
@@ -96,6 +99,8 @@ export class Uart implements PortSink {
     const slot = core.uart_slot(handle);
     this.armedAt = slot + ARMED_OFFSET;
     this.lsrAt = slot + LSR_OFFSET;
+    this.nowIx = (slot + NOW_OFFSET) / 8;
+    this.deadlineIx = (slot + DEADLINE_OFFSET) / 8;
   }
 
   /** A new port after master reset. Defaults: pc16550d, host wiring, modem inputs CTS|DSR|DCD. */
@@ -376,10 +381,19 @@ export class Uart implements PortSink {
     if (r < 0) this.bad(r, `advance(${ns})`);
   }
 
-  /** ns until the next timed event, -1 if none. */
+  /**
+   * ns until the next timed event (the character timeout), -1 if none. Read
+   * from the slot, no call. Never below 1 ns while one runs: a host computes
+   * "now" as lastSync + delay, and float rounding can make the time it then
+   * hands to advance() a hair short of the deadline; a remainder under 1 ns is
+   * answered with 1 ns, so every timer the host arms moves time forward and
+   * the next one fires the timeout.
+   */
   nextDeadline(): number {
     if (this.h === 0) this.bad(-1, 'nextDeadline');
-    return core.uart_next_deadline(this.h);
+    if (heap[this.armedAt] !== 1) return -1;
+    const left = heapF64[this.deadlineIx]! - heapF64[this.nowIx]!;
+    return left >= 1 ? left : 1;
   }
 
   get irq(): boolean {
