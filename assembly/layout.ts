@@ -48,6 +48,8 @@ export const STATE_BYTES_V1: u32 = 88;
 export const S_LSRFAST: u32 = 89; // derived, not state: LSR for a read without side effects (published.ts)
 export const S_NEXTFREE: u32 = 92; // u32: free-list link while the slot is unused
 export const S_DEADLINE: u32 = 96; // f64, derived, not state: virtual time the running timeout falls due (timing.ts)
+export const S_CTKEY: u32 = 104; // u32, derived: the LCR/divisor S_CHARTIME was computed for (timing.ts)
+export const S_CHARTIME: u32 = 112; // f64, derived: charTimeNs() for S_CTKEY
 
 export const FIFO_SIZE: u32 = 16;
 export const FIFO_MASK: u32 = 15;

@@ -12,7 +12,7 @@
  * received or the last RBR read. Character time comes from LCR and the
  * divisor with the PC's 1.8432 MHz clock (baud = 115200 / divisor).
  */
-import { S_LCR, S_DLL, S_DLM, S_FCR, S_NOW, S_LASTACT, S_CTIARMED, S_CTIP, S_DEADLINE, S_PROFILE, PROFILE_PC16550D } from './layout';
+import { S_LCR, S_DLL, S_DLM, S_FCR, S_NOW, S_LASTACT, S_CTIARMED, S_CTIP, S_DEADLINE, S_CTKEY, S_CHARTIME, S_PROFILE, PROFILE_PC16550D } from './layout';
 import { LCR_PARITY, LCR_STOP, LCR_WLEN, FCR_ENABLE } from './regbits';
 import { rxCount } from './fifo';
 
@@ -65,9 +65,23 @@ export function restartTimeout(p: usize): void {
   if (armed) refreshDeadline(p);
 }
 
+/**
+ * charTimeNs(), remembered with the LCR bits and divisor it was computed for:
+ * every received byte restarts the window, and the division is not free, but
+ * line settings change rarely. A key mismatch (or the zeroed slot) recomputes.
+ */
+function charTimeCached(p: usize): f64 {
+  const key = (<u32>load<u8>(p + S_LCR) & (LCR_WLEN | LCR_STOP | LCR_PARITY)) | (divisor(p) << 8) | (1 << 31);
+  if (load<u32>(p + S_CTKEY) == key) return load<f64>(p + S_CHARTIME);
+  const t = charTimeNs(p);
+  store<u32>(p + S_CTKEY, key);
+  store<f64>(p + S_CHARTIME, t);
+  return t;
+}
+
 /** S_DEADLINE from the window start and the character time (after either changed). */
 export function refreshDeadline(p: usize): void {
-  store<f64>(p + S_DEADLINE, load<f64>(p + S_LASTACT) + 4 * charTimeNs(p));
+  store<f64>(p + S_DEADLINE, load<f64>(p + S_LASTACT) + 4 * charTimeCached(p));
 }
 
 /** Fire the timeout if its deadline has passed; true if CTI became pending. */

@@ -232,10 +232,10 @@ export class Uart implements PortSink {
     const n = bytes.length;
     if (n <= SMALL_COPY && !ioState.busy) {
       const buf = ioState.view;
+      for (let i = 0; i < n; i++) buf[i] = bytes[i]!;
       ioState.busy = true;
       let got: number;
       try {
-        for (let i = 0; i < n; i++) buf[i] = bytes[i]!;
         got = rawWriteMany(this.h, n);
       } finally {
         ioState.busy = false;
@@ -280,12 +280,13 @@ export class Uart implements PortSink {
       let got: number;
       try {
         got = rawReadMany(this.h, max);
-        for (let i = 0; i < got; i++) out[i] = buf[i]!;
       } finally {
         ioState.busy = false;
       }
       afterCall();
       if (got < 0) this.bad(got, 'readMany');
+      // Copied after the call returned: no callback can reuse the buffer meanwhile (this is JS, one thread).
+      for (let i = 0; i < got; i++) out[i] = buf[i]!;
       return got;
     }
     if (out.length <= IO_SIZE) {
