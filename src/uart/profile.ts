@@ -24,6 +24,8 @@ export type IrqStyle = 'level' | 'pulse';
 export interface UartProfileDefinition {
   /** The name users type (--profile, loadMtty({ profile }), the lab's ?profile=). */
   readonly name: string;
+  /** A short label for choosers (the lab's UART model buttons). */
+  readonly label: string;
   /** One line for usage texts and docs. */
   readonly summary: string;
   /** The core's profile number (assembly/layout.ts PROFILE_*): the index in UART_PROFILES. */
@@ -42,6 +44,7 @@ export interface UartProfileDefinition {
 export const UART_PROFILES = Object.freeze([
   Object.freeze({
     name: 'pc16550d',
+    label: 'PC16550D',
     summary: 'the datasheet PC16550D, as QEMU models it (default)',
     code: 0,
     irq: 'level',
@@ -54,6 +57,7 @@ export const UART_PROFILES = Object.freeze([
   }),
   Object.freeze({
     name: 'mtty',
+    label: 'mtty sample',
     summary: "the kernel sample's register behaviour (samples/vfio-mdev/mtty.c)",
     code: 1,
     irq: 'pulse',

@@ -8,7 +8,7 @@ import './style.css';
 import { MttyError } from '../../errors/errno.js';
 import { LabSession, type LabProfile } from '../lab-session.js';
 import { loadMtty } from '../../mtty/load.js';
-import { findUartProfile } from '../../uart/profile.js';
+import { findUartProfile, UART_PROFILES } from '../../uart/profile.js';
 import { DeviceCard } from './device-card.js';
 import { ParentPanel } from './parent-panel.js';
 import { StepPanel } from './step-panel.js';
@@ -127,6 +127,12 @@ async function boot(): Promise<void> {
     }
   });
 
+  // One button per profile the core defines, labelled by its definition.
+  const profileSet = document.getElementById('profile')!;
+  for (const p of UART_PROFILES) {
+    const input = h('input', { type: 'radio', name: 'profile', value: p.name, title: p.summary }) as HTMLInputElement;
+    profileSet.append(h('label', {}, input, ` ${p.label}`));
+  }
   for (const input of document.querySelectorAll<HTMLInputElement>('input[name="profile"]')) {
     input.checked = input.value === session.profile;
     input.addEventListener('change', () => input.checked && session.setProfile(input.value as LabProfile));
