@@ -29,7 +29,16 @@ function cpuUs(): number {
 
 let sink = 0;
 
-/** Steps until `ms` of CPU time has passed; returns ops per CPU second. */
+/** Percentile (0..100) by nearest rank of sorted xs. */
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * Steps until `ms` of CPU time has passed; returns ops per CPU second, or for
+ * a workload with `percentile`, that percentile of the values its steps
+ * returned (latency samples) in this slice.
+ */
 async function slice(w: Workload, ms: number, i0: number): Promise<{ rate: number; next: number }> {
   const group = w.group ?? 256;
   const per = w.opsPerStep ?? 1;
@@ -38,6 +47,16 @@ async function slice(w: Workload, ms: number, i0: number): Promise<{ rate: numbe
   let used = 0;
   let steps = 0;
   let i = i0;
+  if (w.percentile !== undefined) {
+    const xs: number[] = [];
+    while (used < budget) {
+      for (let k = 0; k < group; k++) xs.push(w.step(i++) as number);
+      used = cpuUs() - start;
+    }
+    for (const x of xs) sink += x;
+    xs.sort((a, b) => a - b);
+    return { rate: percentile(xs, w.percentile), next: i };
+  }
   // The sync and async loops are separate so a synchronous step is never awaited.
   const probe = w.step(i++);
   steps++;

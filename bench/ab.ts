@@ -31,6 +31,11 @@ export interface Workload {
   opsPerStep?: number;
   /** Steps between CPU-clock reads; default 256. */
   group?: number;
+  /**
+   * Latency mode: each step returns one sample (synchronously) and a slice
+   * answers this percentile of its samples instead of a rate.
+   */
+  percentile?: number;
   /** Release what the workload holds (devices, sockets), checked for leaks. */
   close?(): void | Promise<void>;
 }
@@ -48,7 +53,7 @@ export interface AbOptions {
 }
 
 export interface AbFigure {
-  /** Median ops per CPU second of variant A and of variant B. */
+  /** Median ops per CPU second of variant A and of variant B (latency mode: median of the slices' percentiles). */
   a: number;
   b: number;
   /** Median, min and max of the per-round ratios A / B. */

@@ -47,6 +47,18 @@ test('an unknown name fails with EINVAL naming the choices, wherever it enters',
   }
 });
 
+test('the profile follows a restored snapshot (the wrapper keeps the definition without asking the core)', () => {
+  const a = Uart.create({ profile: 'mtty' });
+  const b = Uart.create({ profile: 'pc16550d' });
+  b.restoreState(a.saveState());
+  assert.is(b.profile, 'mtty');
+  assert.is(b.profileDefinition.irq, 'pulse');
+  b.profile = 'pc16550d';
+  assert.is(b.profileDefinition.irq, 'level');
+  a.dispose();
+  b.dispose();
+});
+
 test("MttyPort delivers interrupts by the profile's declared style, also after a switch at run time", async () => {
   const mtty = await loadMtty({ ports: 1, clock: new ManualClock(), profile: 'mtty' });
   const dev = mtty.parent.type('mtty-1')!.create().vendor;

@@ -85,6 +85,12 @@ export class Uart implements PortSink {
   private armedAt: number;
   /** Address of its published LSR byte (assembly/published.ts); -1 after dispose. */
   private lsrAt: number;
+  /**
+   * The profile's definition, kept here: the core's profile changes only in
+   * the profile setter and restoreState, which refresh it, so interrupt
+   * delivery (MttyPort asks per delivery) costs no call.
+   */
+  private def: KnownUartProfile;
   /** heapF64 indexes of its virtual time and its timeout's due time. */
   private nowIx: number;
   private deadlineIx: number;
@@ -93,9 +99,10 @@ export class Uart implements PortSink {
   onIrqPulse: (() => void) | null = null;
   onTransmit: ((byte: number) => void) | null = null;
 
-  private constructor(handle: number) {
+  private constructor(handle: number, def: KnownUartProfile) {
     this.handle = handle;
     this.h = handle;
+    this.def = def;
     const slot = core.uart_slot(handle);
     this.armedAt = slot + ARMED_OFFSET;
     this.lsrAt = slot + LSR_OFFSET;
@@ -105,13 +112,13 @@ export class Uart implements PortSink {
 
   /** A new port after master reset. Defaults: pc16550d, host wiring, modem inputs CTS|DSR|DCD. */
   static create(opts: UartOptions = {}): Uart {
-    const profile = parseUartProfile(opts.profile ?? DEFAULT_UART_PROFILE).code;
+    const def = parseUartProfile(opts.profile ?? DEFAULT_UART_PROFILE);
     const wiring = wiringCode(opts.wiring ?? 'host');
     const modem = opts.modemInputs ?? MODEM_CONNECTED;
     checkModemBits(modem);
-    const h = createPort(profile, wiring, modem);
+    const h = createPort(def.code, wiring, modem);
     if (h === 0) fail('ENOMEM', 'the UART core could not grow its port table');
-    const u = new Uart(h);
+    const u = new Uart(h, def);
     sinks[h] = u;
     if (opts.out2Gate) u.out2Gate = true;
     return u;
@@ -132,16 +139,17 @@ export class Uart implements PortSink {
     return this.profileDefinition.name;
   }
   set profile(p: UartProfile) {
-    const r = core.uart_set_profile(this.h, parseUartProfile(p).code);
+    const def = parseUartProfile(p);
+    const r = core.uart_set_profile(this.h, def.code);
+    if (r === 0) this.def = def; // before afterCall(), which may rethrow a callback's error
     afterCall();
     if (r < 0) this.bad(r, 'profile');
   }
 
   /** The current profile's definition (irq style, reset values, quirks). */
   get profileDefinition(): KnownUartProfile {
-    const v = core.uart_profile(this.h);
-    if (v < 0) this.bad(v, 'profile');
-    return uartProfileByCode(v);
+    if (this.h === 0) this.bad(-1, 'profile');
+    return this.def;
   }
 
   /**
@@ -445,6 +453,7 @@ export class Uart implements PortSink {
       buf.set(b);
       return core.uart_restore(this.h, b.length);
     });
+    if (r === 0) this.def = uartProfileByCode(core.uart_profile(this.h)); // the snapshot's profile
     afterCall();
     if (r === -3) fail('EINVAL', 'UART snapshot rejected (wrong magic, version, size or an out-of-range field)');
     if (r < 0) this.bad(r, 'restoreState');
