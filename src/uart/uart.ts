@@ -291,10 +291,10 @@ export class Uart implements PortSink {
       } finally {
         ioState.busy = false;
       }
+      // Straight after the call, before anything else can run and reuse the buffer.
+      for (let i = 0; i < got; i++) out[i] = buf[i]!;
       afterCall();
       if (got < 0) this.bad(got, 'readMany');
-      // Copied after the call returned: no callback can reuse the buffer meanwhile (this is JS, one thread).
-      for (let i = 0; i < got; i++) out[i] = buf[i]!;
       return got;
     }
     if (out.length <= IO_SIZE) {
