@@ -34,13 +34,7 @@ export interface BenchSection {
   run(log: (line: string) => void): Promise<BenchRow[]>;
 }
 
-export const sections: BenchSection[] = [
-  uartSection,
-  deviceApiSection,
-  loopbackSection,
-  lifecycleSection,
-  irqLatencySection,
-];
+export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection];
 
 export function machine(): Record<string, string | number> {
   const c = cpus();
