@@ -12,6 +12,7 @@ import { attachBackend, type Attachment } from '../src/host/attach.js';
 import type { HostEvent } from '../src/host/backend.js';
 import { createBackend } from '../src/host/create.js';
 import type { SerialPortBackend } from '../src/host/serialport.js';
+import { charTimeNs } from '../src/host/uart-port.js';
 import { Uart } from '../src/uart/index.js';
 
 const binding = SerialPortMock.binding;
@@ -140,7 +141,7 @@ test('back-pressure: a full FIFO pauses the mock port, nothing overruns, order k
     assert.is(lsr & LSR_OE, 0, `no overrun in round ${round}`);
     got.push(...readAll(uart));
     // The guest read RBR; the pump notices at its next poll (one character time).
-    clock.advance(uart.lineSettings.charTimeNs);
+    clock.advance(charTimeNs(uart.lineSettings));
   }
   assert.equal(Buffer.from(got), sent);
   assert.is(att.status().rxHeld, 0);
@@ -178,7 +179,7 @@ test('unplug mid-transfer: events, modem inputs drop with deltas, TX counted, RX
   assert.ok(uart.read(LSR) & LSR_THRE, 'THR keeps draining');
   // Bytes that arrived before the unplug are not lost.
   const got = readAll(uart);
-  clock.advance(uart.lineSettings.charTimeNs);
+  clock.advance(charTimeNs(uart.lineSettings));
   got.push(...readAll(uart));
   assert.equal(Buffer.from(got), sent);
   // Still a working UART: registers respond, and loopback works after detach.

@@ -23,7 +23,7 @@
  * zero latency; the poll is the guarantee, the kick the optimisation.
  */
 import type { Clock } from '../clock/clock.js';
-import type { HostUart } from './uart-port.js';
+import { charTimeNs, type HostUart } from './uart-port.js';
 
 /** Longest wait between two looks at rxSpace() while bytes are held. */
 export const MAX_POLL_NS = 2_000_000;
@@ -116,8 +116,7 @@ export class RxPump {
     if (this.cancelPoll) return;
     // Capped: at 300 baud (or the mtty profile's zeroed divisor) a character takes
     // tens of ms to seconds, and a paused terminal should not feel frozen.
-    // One character at the guest's line settings (the core's figure): the rate a real line delivers the next byte.
-    const delay = Math.min(this.uart.lineSettings.charTimeNs, MAX_POLL_NS);
+    const delay = Math.min(charTimeNs(this.uart.lineSettings), MAX_POLL_NS);
     this.cancelPoll = this.clock.setTimer(delay, () => {
       this.cancelPoll = null;
       this.deliver();

@@ -32,6 +32,19 @@ export const MODEM_DISCONNECTED = 0;
 export const MODEM_OUT = { DTR: 0x01, RTS: 0x02, OUT1: 0x04, OUT2: 0x08 } as const;
 
 /**
+ * Duration of one character on the wire in ns (start + data + parity + stop
+ * bits at the guest's baud). The RX pump polls at this rate while the host
+ * side is paused, which is the rate a real line could deliver the next byte.
+ * The figure is the core's (LineSettings.charTimeNs, the one character-time
+ * function); at a speed no line runs at (usableBaud: e.g. the mtty profile's
+ * zeroed divisor) the same frame is timed at 9600 baud instead.
+ */
+export function charTimeNs(s: LineSettings): number {
+  const t = usableBaud(s) === undefined ? (s.charTimeNs * s.baud) / 9600 : s.charTimeNs;
+  return Math.ceil(t);
+}
+
+/**
  * The guest's speed if it is one a line can run at, else undefined. Divisor 0
  * is undefined in the datasheet and the mtty profile zeroes the divisor, which
  * the core reports as a speed of ~2 baud: no host device takes that.
