@@ -117,7 +117,9 @@ export function uart_write(h: u32, off: u32, v: u32): i32 {
   const p = slot(h);
   if (load<u8>(p + S_PROFILE) == PROFILE_MTTY) mttyWrite(h, p, off, v);
   else pcWrite(h, p, off, v);
-  publish(p);
+  // Only THR (data in, overrun) and FCR (FIFO mode, resets) writes change what
+  // LSR shows, in either profile; the rest leave the published byte right.
+  if (off == 0 || off == 2) publish(p);
   return 0;
 }
 

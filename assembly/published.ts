@@ -5,9 +5,12 @@
  * returns now if that read has no side effect, else 0xFF (no side-effect-free
  * LSR value is 0xFF: it would carry all of OE/PE/FE/BI, which the read clears).
  *
- * Kept exact by publishing after every export that changes port state
- * (index.ts) and before every call out to the host (host.ts), so whenever JS
- * runs, the byte is the core's own pcLsr()/mttyLsr() of the current state.
+ * Kept exact by publishing after every export that can change what LSR
+ * shows (index.ts: all state-changing exports; of the register writes only
+ * THR and FCR, the only ones that touch the FIFOs or the error bits) and
+ * before every call out to the host (host.ts), so whenever JS runs, the byte
+ * is the core's own pcLsr()/mttyLsr() of the current state. The seeded fuzz
+ * (test/fuzz-uart.test.ts) compares every read with peek() computed in the core.
  * Not part of the snapshot (derived).
  */
 import { S_LSRFAST, S_PROFILE, PROFILE_MTTY } from './layout';
