@@ -100,7 +100,8 @@ export function uart_read(h: u32, off: u32): i32 {
   if (off > 7) return E_ARG;
   const p = slot(h);
   const v = load<u8>(p + S_PROFILE) == PROFILE_MTTY ? mttyRead(h, p, off) : pcRead(h, p, off);
-  publish(p);
+  // Only RBR (pops a byte) and LSR (clears error bits) reads change what LSR shows.
+  if (off == 0 || off == 5) publish(p);
   return v;
 }
 

@@ -6,8 +6,9 @@
  * LSR value is 0xFF: it would carry all of OE/PE/FE/BI, which the read clears).
  *
  * Kept exact by publishing after every export that can change what LSR
- * shows (index.ts: all state-changing exports; of the register writes only
- * THR and FCR, the only ones that touch the FIFOs or the error bits) and
+ * shows (index.ts: all state-changing exports; of the register accesses only
+ * THR/FCR writes and RBR/LSR reads, the only ones that touch the FIFOs or the
+ * error bits) and
  * before every call out to the host (host.ts), so whenever JS runs, the byte
  * is the core's own pcLsr()/mttyLsr() of the current state. The seeded fuzz
  * (test/fuzz-uart.test.ts) compares every read with peek() computed in the core.
