@@ -59,7 +59,7 @@ test('the profile follows a restored snapshot (the wrapper keeps the definition 
   b.dispose();
 });
 
-test("MttyPort delivers interrupts by the profile's declared style, also after a switch at run time", async () => {
+test("MttyPort's interrupt style is the profile's declared irq style, also after a switch at run time", async () => {
   const mtty = await loadMtty({ ports: 1, clock: new ManualClock(), profile: 'mtty' });
   const dev = mtty.parent.type('mtty-1')!.create().vendor;
   const port = dev.ports[0]!;
