@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Workload } from './ab.js';
+import { percentile } from './measure.js';
 
 export interface AbJob {
   module: string;
@@ -29,11 +30,6 @@ function cpuUs(): number {
 
 let sink = 0;
 
-/** Percentile (0..100) by nearest rank of sorted xs. */
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
 /**
  * Steps until `ms` of CPU time has passed; returns ops per CPU second, or for
  * a workload with `percentile`, that percentile of the values its steps
@@ -54,7 +50,6 @@ async function slice(w: Workload, ms: number, i0: number): Promise<{ rate: numbe
       used = cpuUs() - start;
     }
     for (const x of xs) sink += x;
-    xs.sort((a, b) => a - b);
     return { rate: percentile(xs, w.percentile), next: i };
   }
   // The sync and async loops are separate so a synchronous step is never awaited.

@@ -22,6 +22,7 @@
 import { Worker } from 'node:worker_threads';
 import type { AbJob, SliceReply } from './ab-worker.js';
 import type { BenchRow } from './run.js';
+import { median } from './measure.js';
 
 /** What a workload factory returns for one named workload. */
 export interface Workload {
@@ -98,11 +99,6 @@ class SliceWorker {
   }
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((p, q) => p - q);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /**
  * Run every workload `module#fn` makes, for variants A and B, in CPU-time
