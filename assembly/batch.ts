@@ -4,7 +4,7 @@
  */
 import {
   S_PROFILE, S_FCR, S_MTTYMAX, S_LCR, S_IER, S_MCR, S_WIRING, S_TXCOUNT, S_RXHEAD, S_RXCOUNT,
-  S_RXDATA, S_RXFLAGS, S_RXERRS, S_LSRERR, S_THRP, S_CTIP, S_RBR, PROFILE_MTTY, WIRING_LOOPBACK, FIFO_SIZE, FIFO_MASK,
+  S_RXDATA, S_RXFLAGS, S_RXERRS, S_LSRERR, S_THRP, S_CTIP, PROFILE_MTTY, WIRING_LOOPBACK, FIFO_SIZE, FIFO_MASK,
 } from './layout';
 import { LSR_THRE, LSR_DR, LSR_OE, FCR_ENABLE, LCR_DLAB, MCR_LOOP } from './regbits';
 import { restartTimeout } from './timing';
@@ -46,7 +46,6 @@ function bulkLoopWrite(p: usize, n: u32): u32 {
     store<u8>(p + S_RXFLAGS + at, 0);
   }
   store<u8>(p + S_RXCOUNT, <u8>(c + k));
-  if (k != 0) store<u8>(p + S_RBR, load<u8>(IO + k - 1)); // the last byte kept, as pcAccept records it
   if (n > k) store<u8>(p + S_LSRERR, load<u8>(p + S_LSRERR) | LSR_OE);
   store<u8>(p + S_THRP, 1);
   if (n != 0) restartTimeout(p);

@@ -31,7 +31,9 @@ export function pcAccept(h: u32, p: usize, byte: u32, flags: u32): bool {
   let ok = true;
   if (c < (fifoOn(p) ? FIFO_SIZE : 1)) {
     rxPush(p, byte, flags);
-    store<u8>(p + S_RBR, <u8>byte);
+    // RBR as a plain register exists in 16450 mode only (QEMU's s->rbr too:
+    // bytes received in FIFO mode do not change what an empty read shows later).
+    if (!fifoOn(p)) store<u8>(p + S_RBR, <u8>byte);
   } else {
     ok = false;
     if (!fifoOn(p)) {

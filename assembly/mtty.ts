@@ -41,7 +41,7 @@ export function mttyAccept(h: u32, p: usize, byte: u32): bool {
   const ier = <u32>load<u8>(p + S_IER);
   if (c < <u32>load<u8>(p + S_MTTYMAX)) {
     rxPush(p, byte, 0);
-    store<u8>(p + S_RBR, <u8>byte);
+    if ((load<u8>(p + S_FCR) & FCR_ENABLE) == 0) store<u8>(p + S_RBR, <u8>byte); // as regs.ts emptyRbr reads it
     store<u8>(p + S_LSRERR, load<u8>(p + S_LSRERR) & ~LSR_OE);
     updateIrq(h, p);
     // Trigger point 1: RX data reached exactly the trigger level.

@@ -61,9 +61,10 @@ export function pcPeek(p: usize, off: u32): u32 {
 
 /**
  * What an RBR read returns with nothing received since the last read. 16450
- * mode: RBR is a plain register and still holds the last byte received (the
- * chip, and QEMU's `s->rbr`); FIFO mode: 0, as QEMU's empty-FIFO read (the
- * datasheet leaves it undefined). Both profiles: the sample's value there is
+ * mode: RBR is a plain register and still holds the last byte received in
+ * 16450 mode (the chip, and QEMU's `s->rbr`, which bytes received in FIFO
+ * mode leave alone); FIFO mode: 0, as QEMU's empty-FIFO read (the datasheet
+ * leaves it undefined). Both profiles: the sample's value there is
  * uninitialised kernel stack (mtty-facts), so the chip's answer is as valid.
  */
 // @ts-ignore: decorator
