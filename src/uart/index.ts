@@ -13,3 +13,4 @@ export {
   type KnownUartProfile,
 } from './profile.js';
 export * from './registers.js';
+export * from './decode.js';
