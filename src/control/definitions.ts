@@ -368,19 +368,7 @@ export class DefinitionStore {
       } catch (e) {
         throw fsError(e, `creating ${dirname(this.dir)}`);
       }
-      let release: () => Promise<void>;
-      try {
-        release = await lockfile.lock(this.dir, {
-          lockfilePath: this.lockPath,
-          realpath: false,
-          stale: 5000,
-          retries: { retries: 200, factor: 1.1, minTimeout: 5, maxTimeout: 100 },
-          onCompromised: () => undefined, // held for milliseconds; a takeover only means the holder was stalled > 5 s
-        });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ELOCKED') fail('EBUSY', `the definition store ${this.dir} is locked by another process (${basename(this.lockPath)})`);
-        throw fsError(e, `locking ${this.dir}`);
-      }
+      const release = await this.acquire();
       try {
         return await fn();
       } finally {
@@ -393,6 +381,26 @@ export class DefinitionStore {
       if (chains.get(this.dir) === tail) chains.delete(this.dir);
     });
     return run;
+  }
+
+  /** proper-lockfile's lock, retried here only while another holder has it (its own retries would also retry ENOSPC/EROFS). */
+  private async acquire(): Promise<() => Promise<void>> {
+    const deadline = Date.now() + 20_000;
+    for (let wait = 2; ; wait = Math.min(100, wait * 1.5)) {
+      try {
+        return await lockfile.lock(this.dir, {
+          lockfilePath: this.lockPath,
+          realpath: false,
+          stale: 5000,
+          retries: 0,
+          onCompromised: () => undefined, // held for milliseconds; a takeover only means the holder was stalled > 5 s
+        });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw fsError(e, `locking ${this.dir}`);
+        if (Date.now() > deadline) fail('EBUSY', `the definition store ${this.dir} is locked by another process (${basename(this.lockPath)})`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 
   /**
