@@ -16,7 +16,8 @@ const serve: CliCommand = {
     '  --socket PATH     control socket (default $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-$UID/control.sock)\n' +
     '  --ports N         size of the shared port pool (default 24, as MAX_MTTYS)\n' +
     "  --profile P       UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
-    '  --config-dir DIR  definitions to autostart (default $XDG_CONFIG_HOME/mtty)\n' +
+    '  --config-dir DIR  definition store, mdevctl layout DIR/<parent>/<uuid> (default: SYSROOT/etc/mdevctl.d with\n' +
+    '                    --sysfs-root SYSROOT, shared with the real mdevctl; else $XDG_CONFIG_HOME/mtty/etc/mdevctl.d)\n' +
     '  --no-autostart    do not start "auto" definitions\n' +
     '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU)\n' +
     '  --sysfs-root DIR  mirror /sys under DIR for the real mdevctl (MDEVCTL_ENV_ROOT=DIR, or the unshare line printed at start)\n' +
