@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
-import { startDaemon, type Daemon } from '../src/control/index.js';
+import { SocketClient, startDaemon, type Daemon } from '../src/control/index.js';
+import { MttyError } from '../src/errors/errno.js';
 
 const U1 = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';
 const U2 = '11111111-2222-4333-8444-555555555555';
@@ -273,6 +274,44 @@ test('start --jsonfile (transient, libvirt nodedev-create), -p/-t fully specifie
   }
   assert.is((await run(['define', '-u', 'xyz', '-t', 'mtty-1', ...at()])).code, 2);
   assert.is((await run(['undefine', '-u', U1, ...at()])).code, 1, 'a transient device has no definition');
+});
+
+test('the list/modify/start ops refuse bad arguments with EINVAL and change nothing', async () => {
+  assert.is((await run(['define', '-u', U1, '-t', 'mtty-2', ...at()])).code, 0);
+  const before = await readFile(join(cfg, 'mtty', U1), 'utf8');
+  const c = await SocketClient.connect(sock);
+  try {
+    const bad: Record<string, unknown>[] = [
+      { uuid: U1, index: -1, delattr: true },
+      { uuid: U1, index: 1.5, delattr: true },
+      { uuid: U1, addattr: 'x' },
+      { uuid: U1, addattr: { name: '', value: '1' } },
+      { uuid: U1, addattr: { name: 'a', value: 1 } },
+      { uuid: U1, addattr: { name: 'a', value: '1' }, delattr: true },
+      { uuid: U1, start: 'sometimes' },
+      { uuid: U1, definition: { mdev_type: 'mtty-1', start: 'auto', attrs: [1] } },
+      { uuid: U1, definition: { mdev_type: 'mtty-1', start: 'auto', attrs: [] }, start: 'manual' },
+      { uuid: 'nope', start: 'auto' },
+      { uuid: U1, parent: '../x', start: 'auto' },
+    ];
+    for (const args of bad) {
+      const e = await c.call('modify', { ...args, configDir: cfg }).then(() => null, (x: unknown) => x);
+      assert.instance(e, MttyError, JSON.stringify(args));
+      assert.is((e as MttyError).code, 'EINVAL', JSON.stringify(args));
+    }
+    for (const [op, args] of [
+      ['list', { uuid: 'nope' }],
+      ['list', { attrs: 'yes' }],
+      ['start', { type: 'mtty-1', attrs: { a: '1' } }],
+    ] as const) {
+      const e = await c.call(op, args).then(() => null, (x: unknown) => x);
+      assert.is((e as MttyError)?.code, 'EINVAL', `${op} ${JSON.stringify(args)}`);
+    }
+  } finally {
+    await c.close();
+  }
+  assert.is(await readFile(join(cfg, 'mtty', U1), 'utf8'), before);
+  assert.is((await run(['list', ...at()])).out, '', 'no device was started');
 });
 
 test.run();

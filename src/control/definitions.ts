@@ -206,6 +206,7 @@ export class DefinitionStore {
   async list(filter: DefinitionFilter = {}): Promise<Definition[]> {
     await this.sweepOnce();
     const uuid = filter.uuid === undefined ? undefined : checkUuid(filter.uuid);
+    if (filter.parent !== undefined) checkParent(filter.parent);
     const out: Definition[] = [];
     const skipped: { file: string; error: string }[] = [];
     for (const parent of await this.parents()) {
