@@ -55,6 +55,7 @@ const serve: CliCommand = {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     io.stdout.write(`mtty serve: listening on ${daemon.server.socketPath} (pid ${process.pid})\n`);
+    io.stdout.write(`mtty serve: definitions in ${daemon.service.store().dir} (mdevctl's layout)\n`);
     if (daemon.sysfsExport) {
       io.stdout.write(`mtty serve: sysfs mirrored under ${daemon.sysfsExport.root}; run mdevctl as:\n  ${mdevctlShellLine(daemon.sysfsExport.root)} types\n`);
     }
