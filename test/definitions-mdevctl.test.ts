@@ -152,4 +152,29 @@ real('the same refusals give the same exit codes (1 failed, 2 bad usage)', async
   }
 });
 
+real('mdevctl and 20 mtty clients define one UUID at once: the file is always whole, both tools list it', async () => {
+  const { SocketClient } = await import('../src/control/index.js');
+  const clients = await Promise.all(Array.from({ length: 20 }, () => SocketClient.connect(sock)));
+  try {
+    for (let round = 0; round < 3; round++) {
+      await mtty('undefine', '-u', U1).catch(() => undefined);
+      const [m, ...ours] = await Promise.all([
+        md('define', '-u', U1, '-p', 'mtty', '-t', 'mtty-1'),
+        ...clients.map((c) => c.call('define', { uuid: U1, type: 'mtty-2' }).then(() => 'ok', (e: { code?: string }) => e.code)),
+      ]);
+      // mtty's side: at most one of ours wins, the rest are EEXIST (mdevctl's own check-then-write may still overwrite it).
+      assert.ok(ours.filter((r) => r === 'ok').length <= 1, ours.join(' '));
+      assert.ok(ours.every((r) => r === 'ok' || r === 'EEXIST'), ours.join(' '));
+      assert.ok(m.code === 0 || m.code === 1, m.err);
+      const body = JSON.parse(readFileSync(join(root, 'etc/mdevctl.d/mtty', U1), 'utf8'));
+      assert.ok(body.mdev_type === 'mtty-1' || body.mdev_type === 'mtty-2');
+      const listed = await md('list', '-d');
+      assert.is(listed.code, 0, listed.err);
+      assert.is((await mtty('list', '-d')).out, same(listed.out));
+    }
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+});
+
 test.run();

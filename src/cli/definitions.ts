@@ -19,7 +19,7 @@ import { uuidArg, uuidOption } from './devices.js';
 import { fsError, parseDefinitionJson, type Definition } from '../control/definitions.js';
 
 const COMMON =
-  '  --config-dir DIR  definition store (default: the daemon\'s: DIR/etc/mdevctl.d with serve --sysfs-root DIR, else $XDG_CONFIG_HOME/mtty/etc/mdevctl.d)\n' +
+  '  --config-dir DIR  definition store (default: the daemon\'s: ROOT/etc/mdevctl.d with serve --sysfs-root ROOT, else $XDG_CONFIG_HOME/mtty/etc/mdevctl.d)\n' +
   '  --socket PATH | --embedded   reach a running daemon, or run in this process\n  --json            machine-readable output';
 
 const DEVICE_OPTIONS = {
