@@ -8,6 +8,7 @@ import { UsageError } from './types.js';
 import { CONNECT_OPTIONS, flag, optString, parse } from './args.js';
 import { configDirArg, print, printJson, withTransport } from './connect.js';
 import type { DeviceEntry, TypeInfo } from '../control/service.js';
+import { UUID_RE } from '../control/definitions.js';
 
 const CONNECT_USAGE = '  --socket PATH     control socket of a running `mtty serve`\n  --embedded        run in this process (no daemon; devices vanish on exit)\n  --json            machine-readable output';
 
@@ -66,7 +67,7 @@ export function dumpListJson(entries: DeviceEntry[], byUuid: boolean): string {
 /** A UUID given to an mdevctl verb: malformed is bad usage (exit 2), as mdevctl's argument parser says. */
 export function uuidOption(text: string | undefined, name = '--uuid'): string | undefined {
   if (text === undefined) return undefined;
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) throw new UsageError(`invalid value '${text}' for '${name} <UUID>': not a UUID (8-4-4-4-12 hex digits)`);
+  if (!UUID_RE.test(text.toLowerCase())) throw new UsageError(`invalid value '${text}' for '${name} <UUID>': not a UUID (8-4-4-4-12 hex digits)`);
   return text.toLowerCase();
 }
 

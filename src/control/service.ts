@@ -14,6 +14,7 @@ import { fail, MttyError } from '../errors/errno.js';
 import { checkAttrs, checkUuid, DefinitionStore, type Definition, type StartPolicy } from './definitions.js';
 import { defaultConfigDir } from './paths.js';
 import { GuestSession } from './guest-session.js';
+import { generateMdevUuid } from '../mdev/uuid.js';
 
 /** The parts of loadMtty()'s result the service uses. */
 export interface MttyLibrary {
@@ -199,7 +200,7 @@ export class MttyService {
     if (!type) fail('EINVAL', 'define needs a type (--type), or the UUID of a running device');
     const t = this.typeNamed(type, args.parent ?? live?.parent.name);
     const def: Definition = {
-      uuid: args.uuid !== undefined ? checkUuid(args.uuid) : crypto.randomUUID(),
+      uuid: args.uuid !== undefined ? checkUuid(args.uuid) : generateMdevUuid(),
       parent: t.parent.name,
       mdev_type: t.id,
       start: args.start ?? 'manual',
