@@ -216,8 +216,10 @@ export class MttyService {
 
   /**
    * mdevctl modify on a definition (a running device is not touched). ENOENT
-   * if not defined; EINVAL for an attribute index out of range
-   * ("Attribute index N is invalid") or a type the (mtty) parent lacks.
+   * if not defined, or for a type one of our parents lacks; EINVAL for an
+   * attribute index out of range ("Attribute index N is invalid") or
+   * conflicting changes; the store's errno (ENOSPC, EROFS...) otherwise.
+   * A refused modify leaves the stored definition as it was.
    */
   async modify(args: ModifyArgs): Promise<Definition> {
     const uuid = checkUuid(args.uuid);
