@@ -217,10 +217,15 @@ test('modify: --auto/--manual, --type, --addattr/--delattr with --index, --jsonf
   assert.match(r.err, /^mtty modify: ENOENT .*mtty-9/);
   assert.is((await stored()).mdev_type, 'mtty-1');
 
+  // Keys we do not know (a newer mdevctl's, another tool's) survive a modify, after the three we do.
+  await writeFile(file, JSON.stringify({ mdev_type: 'mtty-1', start: 'manual', attrs: [{ b: '2' }], future: { x: 1 } }));
+  assert.is((await run(['modify', '-u', U1, '--auto', ...at()])).code, 0);
+  assert.is(await readFile(file, 'utf8'), '{\n  "mdev_type": "mtty-1",\n  "start": "auto",\n  "attrs": [\n    {\n      "b": "2"\n    }\n  ],\n  "future": {\n    "x": 1\n  }\n}');
+
   const jf = join(dir, 'new.json');
   await writeFile(jf, JSON.stringify({ mdev_type: 'mtty-2', start: 'auto', attrs: [{ x: 'y' }] }));
   assert.is((await run(['modify', '-u', U1, '--jsonfile', jf, ...at()])).code, 0);
-  assert.equal(await stored(), { mdev_type: 'mtty-2', start: 'auto', attrs: [{ x: 'y' }] });
+  assert.equal(await stored(), { mdev_type: 'mtty-2', start: 'auto', attrs: [{ x: 'y' }], future: { x: 1 } });
 
   // Usage errors (exit 2), as mdevctl's parser: conflicts and a missing --value.
   for (const bad of [

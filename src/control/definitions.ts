@@ -42,6 +42,12 @@ export interface Definition {
   mdev_type: string;
   start: StartPolicy;
   attrs: Record<string, string>[];
+  /**
+   * Other top-level keys found in the file (a newer mdevctl's, or another
+   * tool's), kept through modify and written back after the three above, so
+   * changing a definition loses nothing we do not understand.
+   */
+  extra?: Record<string, unknown>;
 }
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -72,7 +78,7 @@ export function checkAttrs(v: unknown, what: string): Record<string, string>[] {
  * --jsonfile). mdevctl requires "mdev_type" and "start" ("invalid json"
  * otherwise) and treats any start other than "auto" as manual; so do we.
  */
-export function parseDefinitionJson(text: string, what: string): { mdev_type: string; start: StartPolicy; attrs: Record<string, string>[] } {
+export function parseDefinitionJson(text: string, what: string): Pick<Definition, 'mdev_type' | 'start' | 'attrs' | 'extra'> {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -84,7 +90,8 @@ export function parseDefinitionJson(text: string, what: string): { mdev_type: st
   if (typeof o.mdev_type !== 'string' || !o.mdev_type) fail('EINVAL', `${what} has no "mdev_type" string (invalid json)`);
   if (o.start === undefined || o.start === null) fail('EINVAL', `${what} has no "start" (invalid json)`);
   const attrs = o.attrs === undefined || o.attrs === null ? [] : checkAttrs(o.attrs, what);
-  return { mdev_type: o.mdev_type, start: o.start === 'auto' ? 'auto' : 'manual', attrs };
+  const { mdev_type: _t, start: _s, attrs: _a, ...rest } = o;
+  return { mdev_type: o.mdev_type, start: o.start === 'auto' ? 'auto' : 'manual', attrs, ...(Object.keys(rest).length ? { extra: rest } : {}) };
 }
 
 export function parseDefinition(text: string, uuid: string, parent: string): Definition {
@@ -92,8 +99,10 @@ export function parseDefinition(text: string, uuid: string, parent: string): Def
 }
 
 /** mdevctl's serialization of a definition (serde_json pretty: 2 spaces, no trailing newline). */
-export function definitionText(def: Pick<Definition, 'mdev_type' | 'start' | 'attrs'>): string {
-  return JSON.stringify({ mdev_type: def.mdev_type, start: def.start, attrs: def.attrs }, null, 2);
+export function definitionText(def: Pick<Definition, 'mdev_type' | 'start' | 'attrs' | 'extra'>): string {
+  const body: Record<string, unknown> = { mdev_type: def.mdev_type, start: def.start, attrs: def.attrs };
+  for (const [k, v] of Object.entries(def.extra ?? {})) if (!(k in body)) body[k] = v;
+  return JSON.stringify(body, null, 2);
 }
 
 // ---- filesystem helpers ------------------------------------------------------------------
