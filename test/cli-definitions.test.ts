@@ -151,6 +151,14 @@ test('list -u/-p/-t/-v and --dumpjson in mdevctl\'s layout; types --dumpjson', a
   assert.is((await run(['list', '-d', '-t', 'mtty-1', ...at()])).out, `${U2} mtty mtty-1 manual\n`);
   assert.is((await run(['list', '-d', '-u', U1.toUpperCase(), ...at()])).out, `${U1} mtty mtty-2 auto\n`);
   assert.equal(await run(['list', '-d', '-p', 'nope', ...at()]), { code: 0, out: '', err: '' });
+  // One unreadable file: the rest are listed, and the user is told which was left out (mdevctl fails the whole listing).
+  const broken = join(cfg, 'mtty', '33333333-2222-4333-8444-555555555555');
+  await writeFile(broken, '');
+  r = await run(['list', '-d', ...at()]);
+  assert.is(r.code, 0);
+  assert.is(r.out, `${U2} mtty mtty-1 manual\n${U1} mtty mtty-2 auto\n`);
+  assert.match(r.err, new RegExp(`^mtty list: skipped ${broken}: EINVAL \\(Invalid argument\\): definition mtty/33333333-2222-4333-8444-555555555555 is not JSON`));
+  await rm(broken);
   r = await run(['list', '-d', '--dumpjson', ...at()]);
   assert.equal(JSON.parse(r.out), [
     { mtty: [{ [U2]: { mdev_type: 'mtty-1', start: 'manual', attrs: [] } }, { [U1]: { mdev_type: 'mtty-2', start: 'auto', attrs: [{ foo: 'bar' }] } }] },

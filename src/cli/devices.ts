@@ -129,7 +129,9 @@ const list: CliCommand = {
     if (uuid !== undefined) args.uuid = uuid;
     for (const k of ['parent', 'type']) if (optString(p, k) !== undefined) args[k] = optString(p, k);
     if (flag(p, 'verbose') || flag(p, 'dumpjson')) args.attrs = true;
-    const r = await withTransport(p, (t) => t.call<DeviceEntry[]>('list', args));
+    const { devices: r, skipped } = await withTransport(p, (t) => t.call<{ devices: DeviceEntry[]; skipped: { file: string; error: string }[] }>('list', { ...args, report: true }));
+    // mdevctl fails the whole listing on one unreadable file; we list the rest and say which were left out.
+    for (const s of skipped) io.stderr.write(`mtty list: skipped ${s.file}: ${s.error}\n`);
     if (flag(p, 'dumpjson')) print(io, dumpListJson(r, uuid !== undefined));
     else if (flag(p, 'json')) printJson(io, r);
     else if (r.length) print(io, formatList(r, defined, flag(p, 'verbose')));

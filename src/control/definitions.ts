@@ -213,6 +213,13 @@ export class DefinitionStore {
 
   /** Every definition (optionally only one UUID and/or parent), sorted by parent then UUID as mdevctl lists them. */
   async list(filter: DefinitionFilter = {}): Promise<Definition[]> {
+    const r = await this.scan(filter);
+    this.skipped = r.skipped;
+    return r.defs;
+  }
+
+  /** list(), with the files that were skipped because they do not parse (one bad file must not hide the others). */
+  async scan(filter: DefinitionFilter = {}): Promise<{ defs: Definition[]; skipped: { file: string; error: string }[] }> {
     await this.sweepOnce();
     const uuid = filter.uuid === undefined ? undefined : checkUuid(filter.uuid);
     if (filter.parent !== undefined) checkParent(filter.parent);
@@ -238,8 +245,7 @@ export class DefinitionStore {
         }
       }
     }
-    this.skipped = skipped;
-    return out;
+    return { defs: out, skipped };
   }
 
   /** The one definition of `uuid` (on `parent` if given); undefined if none; EINVAL if it is defined on several parents. */

@@ -120,9 +120,11 @@ export function builtinOps(): OpRegistry {
   r.registerOp('ops', () => r.names());
   r.registerOp('types', (a, { service }) => service.types(optStr(a, 'parent')));
   r.registerOp('create', (a, { service }) => service.create({ type: str(a, 'type'), uuid: optStr(a, 'uuid'), parent: optStr(a, 'parent') }));
-  r.registerOp('list', (a, { service }) =>
-    service.list({ configDir: optStr(a, 'configDir'), defined: optBool(a, 'defined'), uuid: optStr(a, 'uuid'), parent: optStr(a, 'parent'), type: optStr(a, 'type'), attrs: optBool(a, 'attrs') }),
-  );
+  // {report: true} answers {devices, skipped} instead of the bare list (skipped: definition files that do not parse).
+  r.registerOp('list', (a, { service }) => {
+    const opts = { configDir: optStr(a, 'configDir'), defined: optBool(a, 'defined'), uuid: optStr(a, 'uuid'), parent: optStr(a, 'parent'), type: optStr(a, 'type'), attrs: optBool(a, 'attrs') };
+    return optBool(a, 'report') ? service.listReport(opts) : service.list(opts);
+  });
   r.registerOp('remove', (a, { service }) => service.remove(str(a, 'uuid')));
   r.registerOp('define', (a, { service }) =>
     service.define({ uuid: optStr(a, 'uuid'), type: optStr(a, 'type'), parent: optStr(a, 'parent'), start: optStart(a), attrs: optAttrs(a), configDir: optStr(a, 'configDir') }),

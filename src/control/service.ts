@@ -57,6 +57,16 @@ export interface DeviceEntry {
   attrs?: Record<string, string>[];
 }
 
+/** Filters and extras of `list` (mdevctl list -d/-u/-p, plus -t; `attrs` adds each entry's attributes). */
+export interface ListOptions {
+  configDir?: string;
+  defined?: boolean;
+  uuid?: string;
+  parent?: string;
+  type?: string;
+  attrs?: boolean;
+}
+
 /** What `mtty modify` may change (mdevctl modify); fields left out stay as they are. */
 export interface ModifyArgs {
   uuid: string;
@@ -158,9 +168,14 @@ export class MttyService {
    * list -u/-p (and -t), sorted by parent then UUID as mdevctl prints them.
    * An unknown parent or type filter matches nothing (not an error, as in mdevctl).
    */
-  async list(opts: { configDir?: string; defined?: boolean; uuid?: string; parent?: string; type?: string; attrs?: boolean } = {}): Promise<DeviceEntry[]> {
+  async list(opts: ListOptions = {}): Promise<DeviceEntry[]> {
+    return (await this.listReport(opts)).devices;
+  }
+
+  /** list(), with the definition files it skipped because they do not parse (`mtty list` warns about them). */
+  async listReport(opts: ListOptions = {}): Promise<{ devices: DeviceEntry[]; skipped: { file: string; error: string }[] }> {
     const uuid = opts.uuid === undefined ? undefined : checkUuid(opts.uuid);
-    const defs = await this.store(opts.configDir).list({ uuid, parent: opts.parent });
+    const { defs, skipped } = await this.store(opts.configDir).scan({ uuid, parent: opts.parent });
     const live = this.mtty.bus.devices.filter((d) => (d.state === 'active' || d.state === 'removing') && (uuid === undefined || d.uuid === uuid) && (opts.parent === undefined || d.parent.name === opts.parent));
     let entries: DeviceEntry[];
     if (opts.defined) {
@@ -179,9 +194,10 @@ export class MttyService {
         return { uuid: d.uuid, parent: d.parent.name, type: d.type.id, start: def?.start ?? 'manual', active: true, defined: !!def, ...(opts.attrs ? { attrs: def?.attrs ?? [] } : {}) };
       });
     }
-    return entries
+    const devices = entries
       .filter((e) => opts.type === undefined || e.type === opts.type)
       .sort((a, b) => (a.parent === b.parent ? (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0) : a.parent < b.parent ? -1 : 1));
+    return { devices, skipped };
   }
 
   async remove(uuid: unknown): Promise<{ uuid: string }> {
