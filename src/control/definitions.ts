@@ -351,11 +351,11 @@ export class DefinitionStore {
         try {
           await unlink(file);
           removed.push(file);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(e, `removing the stale temp file ${file}`);
+        } catch {
+          // Gone already, or a read-only store: it stays, and listing must still work.
         }
       }
-      if (removed.some((f) => dirname(f) === pdir)) await syncDir(pdir);
+      if (removed.some((f) => dirname(f) === pdir)) await syncDir(pdir).catch(() => undefined);
     }
     return removed;
   }
