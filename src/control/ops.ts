@@ -7,7 +7,7 @@
  */
 import { fail, MttyError } from '../errors/errno.js';
 import type { ModifyArgs, MttyService } from './service.js';
-import type { StartPolicy } from './definitions.js';
+import { checkAttrs, type StartPolicy } from './definitions.js';
 
 export interface OpContext {
   service: MttyService;
@@ -50,11 +50,7 @@ function optStart(args: Record<string, unknown>): StartPolicy | undefined {
 
 function optAttrs(args: Record<string, unknown>): Record<string, string>[] | undefined {
   const v = args.attrs;
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || !v.every((a) => a && typeof a === 'object' && !Array.isArray(a) && Object.values(a).every((x) => typeof x === 'string'))) {
-    fail('EINVAL', 'argument "attrs" must be a list of {"name": "value"} objects');
-  }
-  return v as Record<string, string>[];
+  return v === undefined || v === null ? undefined : checkAttrs(v, 'argument');
 }
 
 /** The `modify` op's arguments: {uuid, parent?, type?, start?, addattr?: {name, value}, delattr?, index?, definition?: {mdev_type, start, attrs}, configDir?}. */
