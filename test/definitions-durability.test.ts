@@ -13,12 +13,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SocketClient, startDaemon } from '../src/control/index.js';
-import { parseDefinition } from '../src/control/definitions.js';
+import { DefinitionStore, parseDefinition } from '../src/control/definitions.js';
 
 const BIN = resolve(fileURLToPath(import.meta.url), '../../../bin/mtty.js');
 const CHILD = fileURLToPath(new URL('./support/definitions-fs-child.js', import.meta.url));
@@ -199,6 +199,28 @@ test('definitions in the old layout ($XDG_CONFIG_HOME/mtty/<parent>/<uuid>) move
     if (saved === undefined) delete process.env.XDG_CONFIG_HOME;
     else process.env.XDG_CONFIG_HOME = saved;
   }
+});
+
+test('a lock left by a killed holder is taken over once stale; a held one makes the next change wait, not fail', async () => {
+  const store = join(dir, 'store');
+  const s = new DefinitionStore(store);
+  await s.define({ uuid: U1, parent: 'mtty', mdev_type: 'mtty-2', start: 'manual', attrs: [] });
+  // What kill -9 inside modify leaves: the lock directory, no longer refreshed.
+  mkdirSync(s.lockPath);
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(s.lockPath, old, old);
+  await s.modify(U1, 'mtty', (d) => ({ ...d, start: 'auto' }));
+  assert.is((await s.get(U1))?.start, 'auto');
+  assert.not.ok(existsSync(s.lockPath), 'released after use');
+  // A live holder (fresh lock): the change waits for it and then applies.
+  mkdirSync(s.lockPath);
+  let done = false;
+  const pending = s.modify(U1, 'mtty', (d) => ({ ...d, start: 'manual' })).then(() => (done = true));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.not.ok(done, 'must not change the definition while another process holds the lock');
+  rmSync(s.lockPath, { recursive: true });
+  await pending;
+  assert.is((await s.get(U1))?.start, 'manual');
 });
 
 test.run();
