@@ -12,6 +12,7 @@ import { UUID_RE } from '../control/definitions.js';
 
 const CONNECT_USAGE = '  --socket PATH     control socket of a running `mtty serve`\n  --embedded        run in this process (no daemon; devices vanish on exit)\n  --json            machine-readable output';
 
+/** mdevctl types' text: the parent, then per type its name line and indented "Available instances", "Device API", "Name", "Description". */
 export function formatTypes(types: TypeInfo[]): string {
   const out: string[] = [];
   let parent = '';

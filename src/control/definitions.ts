@@ -34,8 +34,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { ERRNO, fail, MttyError, type ErrnoName } from '../errors/errno.js';
 
+/** mdevctl's start policy: "auto" (started when the parent appears, here when `mtty serve` starts) or "manual". */
 export type StartPolicy = 'auto' | 'manual';
 
+/** One stored definition: the file `<store>/<parent>/<uuid>` and its JSON body (mdevctl's fields). */
 export interface Definition {
   uuid: string;
   parent: string;
@@ -50,8 +52,10 @@ export interface Definition {
   extra?: Record<string, unknown>;
 }
 
+/** A definition's file name: a UUID as mdevctl writes it (lower-case 8-4-4-4-12 hex). */
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** The UUID in lower case, or EINVAL naming the bad value. */
 export function checkUuid(uuid: unknown): string {
   if (typeof uuid !== 'string' || !UUID_RE.test(uuid.toLowerCase())) {
     fail('EINVAL', `not a UUID (8-4-4-4-12 hex digits): ${JSON.stringify(uuid)}`);
@@ -94,6 +98,7 @@ export function parseDefinitionJson(text: string, what: string): Pick<Definition
   return { mdev_type: o.mdev_type, start: o.start === 'auto' ? 'auto' : 'manual', attrs, ...(Object.keys(rest).length ? { extra: rest } : {}) };
 }
 
+/** A stored file's text as a Definition; EINVAL ("invalid json" in mdevctl) if it is not one. */
 export function parseDefinition(text: string, uuid: string, parent: string): Definition {
   return { uuid, parent, ...parseDefinitionJson(text, `definition ${parent}/${uuid}`) };
 }
@@ -174,11 +179,18 @@ const chains = new Map<string, Promise<unknown>>();
 
 // ---- the store ---------------------------------------------------------------------------
 
+/** Which definitions list() returns: one UUID and/or one parent (both optional). */
 export interface DefinitionFilter {
   uuid?: string;
   parent?: string;
 }
 
+/**
+ * mdevctl's definition store at `dir` (its /etc/mdevctl.d): list, define
+ * (exclusive), modify and undefine (locked), sweep. Every method fails with an
+ * MttyError carrying the errno (EEXIST, ENOENT, EINVAL, ENOSPC, EDQUOT, EROFS,
+ * EACCES, EBUSY); see the guarantees at the top of this file.
+ */
 export class DefinitionStore {
   /** The store directory (mdevctl's /etc/mdevctl.d), absolute. */
   readonly dir: string;
