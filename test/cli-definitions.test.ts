@@ -158,7 +158,9 @@ test('list -u/-p/-t/-v and --dumpjson in mdevctl\'s layout; types --dumpjson', a
   assert.is(r.code, 0);
   assert.is(r.out, `${U2} mtty mtty-1 manual\n${U1} mtty mtty-2 auto\n`);
   assert.match(r.err, new RegExp(`^mtty list: skipped ${broken}: EINVAL \\(Invalid argument\\): definition mtty/33333333-2222-4333-8444-555555555555 is not JSON`));
-  await rm(broken);
+  // ...and undefine can still get rid of it.
+  assert.equal(await run(['undefine', '-u', '33333333-2222-4333-8444-555555555555', ...at()]), { code: 0, out: '', err: '' });
+  assert.not.ok(existsSync(broken));
   r = await run(['list', '-d', '--dumpjson', ...at()]);
   assert.equal(JSON.parse(r.out), [
     { mtty: [{ [U2]: { mdev_type: 'mtty-1', start: 'manual', attrs: [] } }, { [U1]: { mdev_type: 'mtty-2', start: 'auto', attrs: [{ foo: 'bar' }] } }] },

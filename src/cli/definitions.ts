@@ -183,7 +183,7 @@ const undefine: CliCommand = {
   async run(argv: string[], io: CliIO) {
     const p = parse(argv, DEVICE_OPTIONS, 1);
     const uuid = deviceUuid(p, true);
-    const r = await withTransport(p, (t) => t.call<Definition[]>('undefine', { uuid, ...pick(p, 'parent'), ...configDirArg(p) }));
+    const r = await withTransport(p, (t) => t.call<{ uuid: string; parent: string }[]>('undefine', { uuid, ...pick(p, 'parent'), ...configDirArg(p) }));
     if (flag(p, 'json')) printJson(io, r);
     return 0;
   },

@@ -318,13 +318,23 @@ export class DefinitionStore {
     });
   }
 
-  /** Delete under the store lock; every parent's definition of `uuid` unless `parent` is given (as mdevctl). ENOENT if none. */
-  async undefine(uuid: string, parent?: string): Promise<Definition[]> {
+  /**
+   * Delete under the store lock; every parent's definition of `uuid` unless
+   * `parent` is given (as mdevctl). A file that does not parse is removed too
+   * (it is what the user wants gone, and mdevctl's own listing fails on it).
+   * Returns what was removed: `{uuid, parent}`, with the definition when it was
+   * readable. ENOENT if there was nothing.
+   */
+  async undefine(uuid: string, parent?: string): Promise<{ uuid: string; parent: string; definition?: Definition }[]> {
     return this.locked(async () => {
-      const defs = await this.list({ uuid, parent });
-      const removed: Definition[] = [];
-      for (const d of defs) {
-        const final = this.file(d.parent, d.uuid);
+      const { defs, skipped } = await this.scan({ uuid, parent });
+      const targets = [
+        ...defs.map((d) => ({ uuid: d.uuid, parent: d.parent, definition: d })),
+        ...skipped.map((s) => ({ uuid: basename(s.file), parent: basename(dirname(s.file)) })),
+      ];
+      const removed: { uuid: string; parent: string; definition?: Definition }[] = [];
+      for (const t of targets) {
+        const final = this.file(t.parent, t.uuid);
         try {
           await unlink(final);
         } catch (e) {
@@ -332,7 +342,7 @@ export class DefinitionStore {
           throw fsError(e, `removing the definition ${final}`);
         }
         await syncDir(dirname(final));
-        removed.push(d);
+        removed.push(t);
       }
       if (!removed.length) fail('ENOENT', `device ${checkUuid(uuid)} is not defined${parent ? ` on parent ${parent}` : ''}`);
       return removed;

@@ -226,7 +226,7 @@ export class MttyService {
   }
 
   /** Every parent's definition of the UUID unless `parent` is given (mdevctl undefine); ENOENT if none. */
-  async undefine(args: { uuid: string; parent?: string; configDir?: string }): Promise<Definition[]> {
+  async undefine(args: { uuid: string; parent?: string; configDir?: string }): Promise<{ uuid: string; parent: string; definition?: Definition }[]> {
     return this.store(args.configDir).undefine(checkUuid(args.uuid), args.parent);
   }
 
