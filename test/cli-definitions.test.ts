@@ -158,6 +158,9 @@ test('list -u/-p/-t/-v and --dumpjson in mdevctl\'s layout; types --dumpjson', a
   assert.is(r.code, 0);
   assert.is(r.out, `${U2} mtty mtty-1 manual\n${U1} mtty mtty-2 auto\n`);
   assert.match(r.err, new RegExp(`^mtty list: skipped ${broken}: EINVAL \\(Invalid argument\\): definition mtty/33333333-2222-4333-8444-555555555555 is not JSON`));
+  r = await run(['modify', '-u', '33333333-2222-4333-8444-555555555555', '--auto', ...at()]);
+  assert.is(r.code, 1);
+  assert.match(r.err, /^mtty modify: EINVAL .*cannot modify .* is not JSON/);
   // ...and undefine can still get rid of it.
   assert.equal(await run(['undefine', '-u', '33333333-2222-4333-8444-555555555555', ...at()]), { code: 0, out: '', err: '' });
   assert.not.ok(existsSync(broken));

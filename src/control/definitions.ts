@@ -301,7 +301,11 @@ export class DefinitionStore {
    */
   async modify(uuid: string, parent: string | undefined, change: (d: Definition) => Definition): Promise<Definition> {
     return this.locked(async () => {
-      const cur = await this.get(uuid, parent);
+      const { defs, skipped } = await this.scan({ uuid, parent });
+      if (defs.length + skipped.length > 1) fail('EINVAL', `${uuid} is defined on several parents; give --parent`);
+      // An unreadable file is not "not defined": say so, and leave it for undefine or an editor.
+      if (skipped.length) fail('EINVAL', `cannot modify ${skipped[0].file}: ${skipped[0].error}`);
+      const cur = defs[0];
       if (!cur) fail('ENOENT', `mediated device ${parent ? `${parent}/` : ''}${uuid} is not defined`);
       const next = change(structuredClone(cur));
       const final = this.file(cur.parent, cur.uuid);
