@@ -160,7 +160,10 @@ test('list -u/-p/-t/-v and --dumpjson in mdevctl\'s layout; types --dumpjson', a
   assert.match(r.err, new RegExp(`^mtty list: skipped ${broken}: EINVAL \\(Invalid argument\\): definition mtty/33333333-2222-4333-8444-555555555555 is not JSON`));
   r = await run(['modify', '-u', '33333333-2222-4333-8444-555555555555', '--auto', ...at()]);
   assert.is(r.code, 1);
-  assert.match(r.err, /^mtty modify: EINVAL .*cannot modify .* is not JSON/);
+  assert.match(r.err, /^mtty modify: EINVAL .*cannot be used: .* is not JSON/);
+  r = await run(['start', '-u', '33333333-2222-4333-8444-555555555555', ...at()]);
+  assert.is(r.code, 1);
+  assert.match(r.err, /^mtty start: EINVAL .*cannot be used/);
   // ...and undefine can still get rid of it.
   assert.equal(await run(['undefine', '-u', '33333333-2222-4333-8444-555555555555', ...at()]), { code: 0, out: '', err: '' });
   assert.not.ok(existsSync(broken));

@@ -260,11 +260,17 @@ export class DefinitionStore {
     return { defs: out, skipped };
   }
 
-  /** The one definition of `uuid` (on `parent` if given); undefined if none; EINVAL if it is defined on several parents. */
+  /**
+   * The one definition of `uuid` (on `parent` if given); undefined if none.
+   * EINVAL if it is defined on several parents, or if its file does not parse
+   * (an unreadable file is not "not defined": it is left for undefine or an editor).
+   */
   async get(uuid: string, parent?: string): Promise<Definition | undefined> {
-    const all = await this.list({ uuid, parent });
-    if (all.length > 1) fail('EINVAL', `${uuid} is defined on several parents (${all.map((d) => d.parent).join(', ')}); give --parent`);
-    return all[0];
+    const { defs, skipped } = await this.scan({ uuid, parent });
+    const parents = [...defs.map((d) => d.parent), ...skipped.map((x) => basename(dirname(x.file)))];
+    if (parents.length > 1) fail('EINVAL', `${uuid} is defined on several parents (${parents.join(', ')}); give --parent`);
+    if (skipped.length) fail('EINVAL', `the definition ${skipped[0].file} cannot be used: ${skipped[0].error}`);
+    return defs[0];
   }
 
   /**
@@ -301,11 +307,7 @@ export class DefinitionStore {
    */
   async modify(uuid: string, parent: string | undefined, change: (d: Definition) => Definition): Promise<Definition> {
     return this.locked(async () => {
-      const { defs, skipped } = await this.scan({ uuid, parent });
-      if (defs.length + skipped.length > 1) fail('EINVAL', `${uuid} is defined on several parents; give --parent`);
-      // An unreadable file is not "not defined": say so, and leave it for undefine or an editor.
-      if (skipped.length) fail('EINVAL', `cannot modify ${skipped[0].file}: ${skipped[0].error}`);
-      const cur = defs[0];
+      const cur = await this.get(uuid, parent);
       if (!cur) fail('ENOENT', `mediated device ${parent ? `${parent}/` : ''}${uuid} is not defined`);
       const next = change(structuredClone(cur));
       const final = this.file(cur.parent, cur.uuid);
