@@ -11,6 +11,8 @@ import { deviceApiSection } from './device-api.js';
 import { loopbackSection } from './loopback.js';
 import { lifecycleSection } from './lifecycle.js';
 import { irqLatencySection } from './irq-latency.js';
+import { vfioUserSection } from './vfio-user.js';
+import { vmSection } from './vm.js';
 
 export interface BenchRow {
   workload: string;
@@ -26,10 +28,14 @@ export interface BenchRow {
 export interface BenchSection {
   name: string;
   description: string;
+  /** Column titles for `wasm` and `ts` (default "ours", "plain TS"). */
+  columns?: [string, string];
   run(log: (line: string) => void): Promise<BenchRow[]>;
 }
 
-export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection];
+export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection];
+/** Run only when named (`npm run bench -- vm`): they boot a real guest. */
+export const namedOnly: BenchSection[] = [vmSection];
 
 export function machine(): Record<string, string | number> {
   const c = cpus();
@@ -54,11 +60,16 @@ export async function main(): Promise<void> {
     machine: m,
     sections: [],
   };
-  for (const s of sections) {
+  // `npm run bench -- NAME...` runs only those sections, and then leaves results.json alone.
+  const names = process.argv.slice(2);
+  const chosen = names.length ? [...sections, ...namedOnly].filter((s) => names.includes(s.name)) : sections;
+  for (const s of chosen) {
     console.log(`\n[${s.name}] ${s.description}`);
     const rows = await s.run((line) => console.log(`  ${line}`));
+    if (rows.length === 0) continue; // the section said why it skipped
     const w = Math.max(...rows.map((r) => r.workload.length));
-    console.log(`  ${'workload'.padEnd(w)}  ${'ours'.padStart(12)}  ${'plain TS'.padStart(12)}  ratio`);
+    const [ca, cb] = s.columns ?? ['ours', 'plain TS'];
+    console.log(`  ${'workload'.padEnd(w)}  ${ca.padStart(12)}  ${cb.padStart(12)}  ratio`);
     for (const r of rows) {
       // Rates read "M/s"; anything else (latencies in ns) carries its own unit.
       const suffix = r.unit.endsWith('/s') ? '/s' : ` ${r.unit}`;
@@ -66,6 +77,7 @@ export async function main(): Promise<void> {
     }
     out.sections.push({ name: s.name, description: s.description, rows });
   }
+  if (names.length) return;
   const file = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`\nwrote ${file}`);
