@@ -106,7 +106,7 @@ export function parseSession(input: string | unknown): SessionState {
   return {
     v: 1,
     now: o.now as number,
-    profile0: o.profile0 as 'mtty' | 'pc16550d',
+    profile0: o.profile0 as UartProfile,
     mode0: o.mode0 as 'run' | 'step',
     actions: (o.actions as unknown[]).map(validAction),
     done: o.done as string[],
