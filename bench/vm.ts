@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { BenchRow, BenchSection } from './run.js';
 import { bdfOf, pciFunctions, probeLines } from '../test/support/vm/guest-checks.js';
 import { GuestVm } from '../test/support/vm/guest-vm.js';
-import { formatFigures, measureInb, measureLoopback } from '../test/support/vm/figures.js';
+import { formatFigures, measureInb, measureLoopback, roundRatios } from '../test/support/vm/figures.js';
 import { startMttyAttach, startRefServer, type ServerProcess } from '../test/support/vm/servers.js';
 import { vmEnvironment } from '../test/support/vm/vm-env.js';
 import { machine } from './run.js';
@@ -61,10 +61,10 @@ export const vmSection: BenchSection = {
       for (const l of formatFigures(inb, tput, `${m.cpu} x${m.cores}, Node ${m.node}, QEMU ${env.qemuVersion}`).split('\n')) log(l);
       const [ours, c, qemu, before] = inb;
       const rows: BenchRow[] = [
-        { workload: 'guest inb p50 (ns): ours vs the C server', unit: 'ns', wasm: ours!.p50Ns, ts: c!.p50Ns, ratio: ours!.p50Ns / c!.p50Ns },
-        { workload: 'guest inb p50 (ns): QEMU pci-serial vs the C server', unit: 'ns', wasm: qemu!.p50Ns, ts: c!.p50Ns, ratio: qemu!.p50Ns / c!.p50Ns },
+        { workload: 'guest inb p50 (ns): ours vs the C server', unit: 'ns', wasm: ours!.p50Ns, ts: c!.p50Ns, ratio: roundRatios(ours!, c!).median },
+        { workload: 'guest inb p50 (ns): QEMU pci-serial vs the C server', unit: 'ns', wasm: qemu!.p50Ns, ts: c!.p50Ns, ratio: roundRatios(qemu!, c!).median },
       ];
-      if (before) rows.push({ workload: 'guest inb p50 (ns): the baseline build vs the C server', unit: 'ns', wasm: before.p50Ns, ts: c!.p50Ns, ratio: before.p50Ns / c!.p50Ns });
+      if (before) rows.push({ workload: 'guest inb p50 (ns): the baseline build vs the C server', unit: 'ns', wasm: before.p50Ns, ts: c!.p50Ns, ratio: roundRatios(before, c!).median });
       for (const t of tput) {
         const bps = Math.min(...t.bytesPerSecond);
         rows.push({ workload: `64 KiB loopback, ${t.label} (B/s per port) vs a 115200 8N1 line`, unit: 'B/s', wasm: bps, ts: 11520, ratio: bps / 11520 });
