@@ -13,6 +13,7 @@ import { lifecycleSection } from './lifecycle.js';
 import { irqLatencySection } from './irq-latency.js';
 import { vfioUserSection } from './vfio-user.js';
 import { vmSection } from './vm.js';
+import { controlLoadSection } from './control-load.js';
 
 export interface BenchRow {
   workload: string;
@@ -33,7 +34,7 @@ export interface BenchSection {
   run(log: (line: string) => void): Promise<BenchRow[]>;
 }
 
-export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection];
+export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection, controlLoadSection];
 /** Run only when named (`npm run bench -- vm`): they boot a real guest. */
 export const namedOnly: BenchSection[] = [vmSection];
 
