@@ -78,12 +78,20 @@ export function uuidArg(positionals: string[], option: string | undefined): stri
 }
 
 const remove: CliCommand = {
-  summary: 'remove a mediated device (echo 1 > .../remove)',
-  usage: `usage: mtty remove <uuid> [--json] [--socket PATH | --embedded]\n${CONNECT_USAGE}`,
+  summary: 'remove a mediated device (echo 1 > .../remove); waits for its opener to close it',
+  usage: `usage: mtty remove <uuid> [--timeout SECONDS] [--json] [--socket PATH | --embedded]\n  --timeout S       give up (EBUSY, device untouched) if its opener (a VMM, a console) has not closed it after S seconds\n${CONNECT_USAGE}`,
   async run(argv: string[], io: CliIO) {
-    const p = parse(argv, { ...CONNECT_OPTIONS, uuid: { type: 'string', short: 'u' } }, 1);
+    const p = parse(argv, { ...CONNECT_OPTIONS, uuid: { type: 'string', short: 'u' }, timeout: { type: 'string' } }, 1);
     const uuid = uuidArg(p.positionals, optString(p, 'uuid'));
-    const r = await withTransport(p, (t) => t.call<{ uuid: string }>('remove', { uuid }));
+    const tText = optString(p, 'timeout');
+    const timeout = tText === undefined ? undefined : Number(tText);
+    if (timeout !== undefined && (!/^\d+(\.\d+)?$/.test(tText!) || !Number.isFinite(timeout))) throw new UsageError(`--timeout must be a number of seconds, got '${tText}'`);
+    const r = await withTransport(p, async (t) => {
+      // Like the kernel's remove write, this blocks while the device is open: say on whom we wait.
+      const d = await t.call<{ openedBy: string | null }>('device', { uuid });
+      if (d.openedBy) io.stderr.write(`mtty remove: ${uuid} is open by ${d.openedBy}; waiting for it to close${timeout !== undefined ? ` (up to ${timeout} s)` : ' (Ctrl-C to give up)'}\n`);
+      return t.call<{ uuid: string }>('remove', { uuid, ...(timeout !== undefined ? { timeout } : {}) });
+    });
     if (flag(p, 'json')) printJson(io, r);
     return 0;
   },

@@ -116,6 +116,6 @@ export class InProcessClient implements ControlTransport {
   }
 
   async close(): Promise<void> {
-    this.service.close();
+    await this.service.close();
   }
 }

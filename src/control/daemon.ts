@@ -1,11 +1,10 @@
 /**
  * Everything `mtty serve` runs, as one start/close pair so the CLI verb, the
- * tests and any embedding program start the daemon the same way: load mtty,
- * register the host back-end ops (host.attach/detach/status from src/host),
+ * tests and any embedding program start the daemon the same way: load mtty
+ * (the service keeps the host lines and the console guests),
  * optionally expose every device over vfio-user, start "auto" definitions,
  * and listen on the control socket.
  */
-import { HostRegistry, hostOps } from '../host/index.js';
 import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
 import { SysfsExporter } from '../sysfs-export/index.js';
 import type { Clock } from '../clock/clock.js';
@@ -49,14 +48,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     clock: opts.clock,
     configDir: opts.configDir ?? defaultConfigDir(),
     library: opts.library,
+    log,
   });
   const ops = builtinOps();
-  const hosts = new HostRegistry({ onEvent: (uuid, port, e) => log(`host ${uuid}/${port}: ${e.message}`) });
-  const lookup = (uuid: string) => {
-    const d = service.mtty.bus.device(uuid);
-    return d && d.state === 'active' ? (d.vendor as unknown as { ports: { uart: unknown }[] }) : undefined;
-  };
-  for (const [name, fn] of Object.entries(hostOps(lookup, hosts))) ops.registerOp(name, (args) => fn(args));
 
   const server = new ControlServer(service, { socketPath: opts.socketPath ?? defaultSocketPath(), ops, onShutdownRequest: opts.onShutdownRequest });
   await server.listen();
@@ -79,7 +73,6 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
           await server.close();
           await sysfsExport?.close();
           await vfioUser?.close();
-          await hosts.closeAll();
         })();
         return closing;
       },

@@ -96,17 +96,22 @@ export class ControlServer {
     const send = (r: ControlReply) => {
       if (!c.destroyed && c.writable) c.write(JSON.stringify(r) + '\n');
     };
+    const closers: (() => void)[] = [];
+    const onClientClose = (fn: () => void) => closers.push(fn);
     const splitter = new LineSplitter(
-      (line) => void this.handleLine(line).then(send),
+      (line) => void this.handleLine(line, onClientClose).then(send),
       () => send(errorReply(null, new MttyError('EMSGSIZE', 'request line too long; skipped up to the next newline'))),
     );
     c.on('data', (chunk: string) => splitter.push(chunk));
     c.on('error', () => c.destroy());
-    c.on('close', () => this.conns.delete(c));
+    c.on('close', () => {
+      this.conns.delete(c);
+      for (const fn of closers.splice(0)) fn();
+    });
   }
 
   /** One line in, one reply out; never throws. */
-  async handleLine(line: string): Promise<ControlReply> {
+  async handleLine(line: string, onClientClose?: (fn: () => void) => void): Promise<ControlReply> {
     let id: number | string | null = null;
     try {
       const req = parseRequest(line);
@@ -114,6 +119,7 @@ export class ControlServer {
       const result = await this.ops.dispatch(req.op, req.args, {
         service: this.service,
         requestShutdown: () => setImmediate(() => this.opts.onShutdownRequest?.()),
+        onClientClose,
       });
       return { id, ok: true, result: result === undefined ? null : result };
     } catch (e) {
@@ -129,7 +135,7 @@ export class ControlServer {
         this.server = null;
         for (const c of this.conns) c.destroy();
         if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-        this.service.close();
+        await this.service.close();
         await unlink(this.opts.socketPath).catch(() => undefined);
       })();
     }

@@ -18,7 +18,7 @@ import { VfioUserServer } from './server.js';
 /** What the server needs of a device: MdevDevice fits. */
 export interface OpenableDevice {
   readonly uuid: string;
-  open(): VfioDevice;
+  open(opener?: string): VfioDevice;
 }
 
 /** What serveVfioUser needs of a bus: MdevBus fits. */
@@ -35,7 +35,7 @@ export interface AttachOptions {
 
 /** Serve one device on `socketPath` (0600). Close the returned server to stop. */
 export function attachVfioUser(device: OpenableDevice, socketPath: string, opts: AttachOptions = {}): VfioUserServer {
-  return VfioUserServer.listen({ socketPath, open: () => device.open(), name: device.uuid, log: opts.log });
+  return VfioUserServer.listen({ socketPath, open: () => device.open(`a vfio-user client on ${socketPath}`), name: device.uuid, log: opts.log });
 }
 
 export interface ServeOptions {
