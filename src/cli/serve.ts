@@ -19,7 +19,7 @@ const serve: CliCommand = {
     '  --config-dir DIR  definitions to autostart (default $XDG_CONFIG_HOME/mtty)\n' +
     '  --no-autostart    do not start "auto" definitions\n' +
     '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU)\n' +
-    '  --sysfs-root DIR  mirror /sys under DIR for the real mdevctl (MDEVCTL_ENV_ROOT=DIR, or the unshare line printed at start)\n' +
+    '  --sysfs-root DIR  mirror /sys under DIR for the real mdevctl (run it with the `unshare` line printed at start)\n' +
     '                    (DIR/sys is the daemon\'s and is deleted on exit; a failed create/remove is only logged here)',
   async run(argv: string[], io: CliIO) {
     const p = parse(argv, {
