@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { Readable, PassThrough, Writable } from 'node:stream';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, readlink, rm, lstat } from 'node:fs/promises';
+import { mkdtemp, readFile, readlink, rm, lstat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
@@ -143,6 +143,37 @@ test('mtty remove on a device someone holds says whom it waits for; --timeout gi
   assert.is(daemon.service.mtty.device(UUID), undefined);
   r = await run(['remove', UUID, '--timeout', 'soon', '--socket', sock]);
   assert.is(r.code, 2);
+});
+
+test('a host line at create/define/start time: stored in the definition (mtty_host), attached on start, all or nothing', async () => {
+  const U2 = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1002';
+  const link = join(dir, 'ttyDEF');
+  let r = await run(['define', '--uuid', U2, '--type', 'mtty-1', '--host', `0=pty:${link}`, '--socket', sock]);
+  assert.is(r.code, 0, r.err);
+  const stored = JSON.parse(await readFile(join(dir, 'cfg', 'mtty', U2), 'utf8'));
+  assert.equal(stored.mtty_host, { '0': `pty:${link}` });
+  assert.is(stored.mdev_type, 'mtty-1');
+  r = await run(['start', '--uuid', U2, '--socket', sock]);
+  assert.is(r.code, 0, r.err);
+  r = await run(['host', 'show', U2, '--socket', sock]);
+  assert.match(r.out, new RegExp(`^${U2} port 0: pty:${link} connected /dev/pts/\\d+ .*held by mtty start \\(definition ${U2}\\)`));
+  assert.ok(await readlink(link));
+  r = await run(['stop', U2, '--socket', sock]);
+  assert.is(r.code, 0);
+  assert.not.ok(await lstat(link).then(() => true, () => false), 'the line went with the device');
+  // create --host: a line that cannot be opened means no device at all.
+  const avail = async () => Number((await run(['cat', '/sys/devices/virtual/mtty/mtty/mdev_supported_types/mtty-1/available_instances', '--socket', sock])).out);
+  const before = await avail();
+  r = await run(['create', '--type', 'mtty-1', '--uuid', U2, '--host', '0=serialport:/dev/no-such-tty', '--socket', sock]);
+  assert.is(r.code, 1);
+  assert.match(r.err, /ENOENT .*\/dev\/no-such-tty/);
+  assert.is(await avail(), before, 'nothing created');
+  r = await run(['create', '--type', 'mtty-1', '--host', '0:pty', '--socket', sock]);
+  assert.is(r.code, 2, 'PORT=SPEC is the syntax');
+  r = await run(['create', '--type', 'mtty-1', '--uuid', U2, '--host', `0=pty:${link}`, '--socket', sock]);
+  assert.is(r.code, 0, r.err);
+  assert.ok(await readlink(link));
+  assert.is((await run(['remove', U2, '--socket', sock])).code, 0);
 });
 
 test.run();

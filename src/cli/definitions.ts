@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { CliCommand, CliIO } from './types.js';
 import { UsageError } from './types.js';
-import { CONNECT_OPTIONS, flag, optString, parse } from './args.js';
+import { CONNECT_OPTIONS, HOST_LINE_OPTION, HOST_LINE_USAGE, flag, hostLines, optString, parse } from './args.js';
 import { configDirArg, print, printJson, withTransport } from './connect.js';
 import { uuidArg } from './devices.js';
 import type { Definition } from '../control/definitions.js';
@@ -32,9 +32,9 @@ function pick(p: ReturnType<typeof parse>, ...names: string[]): Record<string, s
 
 const define: CliCommand = {
   summary: 'define a persistent device (mdevctl define); prints its UUID',
-  usage: `usage: mtty define [--uuid U] [--type T] [--parent P] [--auto | --manual] [--jsonfile F]\n  --uuid U          UUID (default: random); a running device without --type is promoted\n  --auto            start it whenever \`mtty serve\` starts\n  --manual          start it only with \`mtty start\` (default)\n  --jsonfile F      take mdev_type/start/attrs from an mdevctl-style JSON file\n${COMMON}`,
+  usage: `usage: mtty define [--uuid U] [--type T] [--parent P] [--auto | --manual] [--jsonfile F]\n  --uuid U          UUID (default: random); a running device without --type is promoted\n  --auto            start it whenever \`mtty serve\` starts\n  --manual          start it only with \`mtty start\` (default)\n  --jsonfile F      take mdev_type/start/attrs from an mdevctl-style JSON file\n${HOST_LINE_USAGE} (stored, attached at start)\n${COMMON}`,
   async run(argv: string[], io: CliIO) {
-    const p = parse(argv, { ...DEVICE_OPTIONS, auto: { type: 'boolean', short: 'a' }, manual: { type: 'boolean', short: 'm' }, jsonfile: { type: 'string' } });
+    const p = parse(argv, { ...DEVICE_OPTIONS, ...HOST_LINE_OPTION, auto: { type: 'boolean', short: 'a' }, manual: { type: 'boolean', short: 'm' }, jsonfile: { type: 'string' } });
     if (flag(p, 'auto') && flag(p, 'manual')) throw new UsageError('--auto and --manual exclude each other');
     const args: Record<string, unknown> = { ...pick(p, 'uuid', 'type', 'parent'), ...configDirArg(p) };
     const file = optString(p, 'jsonfile');
@@ -49,6 +49,8 @@ const define: CliCommand = {
       if (j.start !== undefined) args.start = j.start;
       if (j.attrs !== undefined) args.attrs = j.attrs;
     }
+    const host = hostLines(p);
+    if (host) args.host = host;
     if (flag(p, 'auto')) args.start = 'auto';
     if (flag(p, 'manual')) args.start = 'manual';
     const r = await withTransport(p, (t) => t.call<Definition>('define', args));
@@ -60,10 +62,12 @@ const define: CliCommand = {
 
 const start: CliCommand = {
   summary: 'start a defined device, or a transient one with --type (mdevctl start)',
-  usage: `usage: mtty start [--uuid U] [--type T] [--parent P]\n  with --uuid of a definition: create it as defined (attributes applied in order)\n  with --type: create a transient device (random UUID unless --uuid); prints the UUID\n${COMMON}`,
+  usage: `usage: mtty start [--uuid U] [--type T] [--parent P]\n  with --uuid of a definition: create it as defined (attributes applied in order)\n  with --type: create a transient device (random UUID unless --uuid); prints the UUID\n${HOST_LINE_USAGE} (over the definition's)\n${COMMON}`,
   async run(argv: string[], io: CliIO) {
-    const p = parse(argv, DEVICE_OPTIONS, 1);
+    const p = parse(argv, { ...DEVICE_OPTIONS, ...HOST_LINE_OPTION }, 1);
     const args: Record<string, unknown> = { ...pick(p, 'type', 'parent'), ...configDirArg(p) };
+    const host = hostLines(p);
+    if (host) args.host = host;
     if (p.positionals.length || optString(p, 'uuid') !== undefined) args.uuid = uuidArg(p.positionals, optString(p, 'uuid'));
     if (args.uuid === undefined && args.type === undefined) throw new UsageError('give --uuid of a definition, or --type');
     const r = await withTransport(p, (t) => t.call<{ uuid: string }>('start', args));

@@ -5,7 +5,7 @@
  */
 import type { CliCommand, CliIO } from './types.js';
 import { UsageError } from './types.js';
-import { CONNECT_OPTIONS, flag, optString, parse } from './args.js';
+import { CONNECT_OPTIONS, HOST_LINE_OPTION, HOST_LINE_USAGE, flag, hostLines, optString, parse } from './args.js';
 import { configDirArg, print, printJson, withTransport } from './connect.js';
 import type { DeviceEntry, TypeInfo } from '../control/service.js';
 
@@ -43,10 +43,12 @@ const types: CliCommand = {
 
 const create: CliCommand = {
   summary: 'create a mediated device and print its UUID (echo UUID > .../create)',
-  usage: `usage: mtty create [--type T] [--uuid U] [--parent P] [--json] [--socket PATH | --embedded]\n  --type T          mdev type (default mtty-2, the kernel doc's dual port)\n  --uuid U          the device's UUID (default: a random one)\n  --parent P        parent device (default mtty)\n${CONNECT_USAGE}`,
+  usage: `usage: mtty create [--type T] [--uuid U] [--parent P] [--json] [--socket PATH | --embedded]\n  --type T          mdev type (default mtty-2, the kernel doc's dual port)\n  --uuid U          the device's UUID (default: a random one)\n  --parent P        parent device (default mtty)\n${HOST_LINE_USAGE}\n${CONNECT_USAGE}`,
   async run(argv: string[], io: CliIO) {
-    const p = parse(argv, { ...CONNECT_OPTIONS, type: { type: 'string', short: 't' }, uuid: { type: 'string', short: 'u' }, parent: { type: 'string', short: 'p' } });
+    const p = parse(argv, { ...CONNECT_OPTIONS, ...HOST_LINE_OPTION, type: { type: 'string', short: 't' }, uuid: { type: 'string', short: 'u' }, parent: { type: 'string', short: 'p' } });
     const args: Record<string, unknown> = { type: optString(p, 'type') ?? 'mtty-2' };
+    const host = hostLines(p);
+    if (host) args.host = host;
     if (optString(p, 'uuid') !== undefined) args.uuid = optString(p, 'uuid');
     if (optString(p, 'parent') !== undefined) args.parent = optString(p, 'parent');
     const r = await withTransport(p, (t) => t.call<{ uuid: string }>('create', args));

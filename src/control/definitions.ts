@@ -17,6 +17,12 @@ export interface Definition {
   mdev_type: string;
   start: StartPolicy;
   attrs: Record<string, string>[];
+  /**
+   * mtty's own addition, stored as "mtty_host" (mdevctl ignores keys it does
+   * not know): the host line per port index, e.g. {"0": "pty:/tmp/ttyMTTY0"},
+   * attached when the device starts. Absent = every port loops back.
+   */
+  host?: Record<string, string>;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -49,7 +55,13 @@ export function parseDefinition(text: string, uuid: string, parent: string): Def
   if (!Array.isArray(attrs) || !attrs.every((a) => a && typeof a === 'object' && Object.values(a).every((x) => typeof x === 'string'))) {
     fail('EINVAL', `definition ${parent}/${uuid}: "attrs" must be a list of {"name": "value"} objects`);
   }
-  return { uuid, parent, mdev_type: o.mdev_type, start, attrs: attrs as Record<string, string>[] };
+  const host = o.mtty_host;
+  if (host !== undefined && (!host || typeof host !== 'object' || Array.isArray(host) || !Object.entries(host).every(([k, v]) => /^\d+$/.test(k) && typeof v === 'string'))) {
+    fail('EINVAL', `definition ${parent}/${uuid}: "mtty_host" must map port numbers to host specs ({"0": "pty:/tmp/ttyMTTY0"})`);
+  }
+  const def: Definition = { uuid, parent, mdev_type: o.mdev_type, start, attrs: attrs as Record<string, string>[] };
+  if (host && Object.keys(host).length) def.host = host as Record<string, string>;
+  return def;
 }
 
 export class DefinitionStore {
@@ -98,7 +110,7 @@ export class DefinitionStore {
     const path = this.file(def.parent, def.uuid);
     if (!replace && (await this.get(def.uuid, def.parent))) fail('EEXIST', `device ${def.uuid} is already defined on parent ${def.parent}`);
     await mkdir(join(this.dir, def.parent), { recursive: true, mode: 0o700 });
-    const body = JSON.stringify({ mdev_type: def.mdev_type, start: def.start, attrs: def.attrs }, null, 2) + '\n';
+    const body = JSON.stringify({ mdev_type: def.mdev_type, start: def.start, attrs: def.attrs, ...(def.host && Object.keys(def.host).length ? { mtty_host: def.host } : {}) }, null, 2) + '\n';
     // Write-then-rename so a crash never leaves half a definition for autostart to choke on.
     const tmp = `${path}.tmp-${process.pid}`;
     await writeFile(tmp, body, { mode: 0o600 });

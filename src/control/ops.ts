@@ -66,6 +66,14 @@ function optAttrs(args: Record<string, unknown>): Record<string, string>[] | und
   return v as Record<string, string>[];
 }
 
+/** {"0": "pty:/tmp/x"}: host lines by port (validated in the service). */
+function optHost(args: Record<string, unknown>): Record<string, string> | undefined {
+  const v = args.host;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) fail('EINVAL', 'argument "host" must map port numbers to host specs ({"0": "pty:/tmp/ttyMTTY0"})');
+  return v as Record<string, string>;
+}
+
 // ---- the registry ------------------------------------------------------------------------
 
 export class OpRegistry {
@@ -110,7 +118,7 @@ export function builtinOps(): OpRegistry {
   r.registerOp('ping', () => ({ pid: process.pid, version: 1 }));
   r.registerOp('ops', () => r.names());
   r.registerOp('types', (a, { service }) => service.types(optStr(a, 'parent')));
-  r.registerOp('create', (a, { service }) => service.create({ type: str(a, 'type'), uuid: optStr(a, 'uuid'), parent: optStr(a, 'parent') }));
+  r.registerOp('create', (a, { service }) => service.create({ type: str(a, 'type'), uuid: optStr(a, 'uuid'), parent: optStr(a, 'parent'), host: optHost(a) }));
   r.registerOp('list', (a, { service }) => service.list({ configDir: optStr(a, 'configDir'), defined: optBool(a, 'defined') }));
   r.registerOp('remove', (a, { service }) => {
     const t = a.timeout;
@@ -118,10 +126,12 @@ export function builtinOps(): OpRegistry {
     return service.remove(str(a, 'uuid'), typeof t === 'number' ? { timeoutMs: Math.round(t * 1000) } : {});
   });
   r.registerOp('define', (a, { service }) =>
-    service.define({ uuid: optStr(a, 'uuid'), type: optStr(a, 'type'), parent: optStr(a, 'parent'), start: optStart(a), attrs: optAttrs(a), configDir: optStr(a, 'configDir') }),
+    service.define({ uuid: optStr(a, 'uuid'), type: optStr(a, 'type'), parent: optStr(a, 'parent'), start: optStart(a), attrs: optAttrs(a), host: optHost(a), configDir: optStr(a, 'configDir') }),
   );
   r.registerOp('undefine', (a, { service }) => service.undefine({ uuid: str(a, 'uuid'), parent: optStr(a, 'parent'), configDir: optStr(a, 'configDir') }));
-  r.registerOp('start', (a, { service }) => service.startDevice({ uuid: optStr(a, 'uuid'), type: optStr(a, 'type'), parent: optStr(a, 'parent'), configDir: optStr(a, 'configDir') }));
+  r.registerOp('start', (a, { service }) =>
+    service.startDevice({ uuid: optStr(a, 'uuid'), type: optStr(a, 'type'), parent: optStr(a, 'parent'), host: optHost(a), configDir: optStr(a, 'configDir') }),
+  );
   r.registerOp('stop', (a, { service }) => service.stopDevice({ uuid: str(a, 'uuid') }));
   // Views: they read the device as it is and change nothing (service.ts).
   r.registerOp('device', (a, { service }) => service.describeDevice(str(a, 'uuid')));

@@ -15,6 +15,7 @@ import { checkUuid, DefinitionStore, type Definition, type StartPolicy } from '.
 import { defaultConfigDir } from './paths.js';
 import { GuestSession, type ConsoleCounters, type ConsoleInfo } from './guest-session.js';
 import { HostLines } from './host-lines.js';
+import { formatSpec, parseSpec } from '../host/spec.js';
 import type { MttyDevice } from '../mtty/device.js';
 import { formatLspci, type PciFunction } from '../guest/index.js';
 
@@ -58,6 +59,18 @@ export interface DeviceEntry {
   start: StartPolicy;
   active: boolean;
   defined: boolean;
+}
+
+/** A {port: spec} map from a request: EINVAL (naming the entry) before anything is created. */
+function checkHostLines(host: unknown): Record<string, string> | undefined {
+  if (host === undefined || host === null) return undefined;
+  if (typeof host !== 'object' || Array.isArray(host)) fail('EINVAL', 'argument "host" must map port numbers to host specs ({"0": "pty:/tmp/ttyMTTY0"})');
+  const out: Record<string, string> = {};
+  for (const [port, spec] of Object.entries(host as Record<string, unknown>)) {
+    if (!/^\d+$/.test(port)) fail('EINVAL', `host line for port '${port}': the port must be a number (0, 1)`);
+    out[String(Number(port))] = formatSpec(parseSpec(spec));
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** Register names `mtty reg` takes, by offset (PC16550D table 2; DLAB picks DLL/DLM at 0/1). */
@@ -155,10 +168,25 @@ export class MttyService {
     );
   }
 
-  create(args: { type: string; uuid?: string; parent?: string }): { uuid: string; parent: string; type: string } {
+  /** Create, then put the given host lines on its ports; if a line cannot be opened the device is removed again. */
+  async create(args: { type: string; uuid?: string; parent?: string; host?: Record<string, string> }): Promise<{ uuid: string; parent: string; type: string }> {
+    const host = checkHostLines(args.host);
     const t = this.typeNamed(args.type, args.parent);
     const d = t.create(args.uuid);
+    await this.attachLines(d, host, 'mtty create');
     return { uuid: d.uuid, parent: t.parent.name, type: t.id };
+  }
+
+  /** Host lines given at create/start time, or stored in a definition; all or nothing. */
+  private async attachLines(d: MdevDevice, host: Record<string, string> | undefined, holder: string): Promise<void> {
+    if (!host) return;
+    try {
+      for (const [port, spec] of Object.entries(host)) await this.hostLines.attach(d.uuid, Number(port), spec, { holder: `${holder} (${spec})` });
+    } catch (e) {
+      await this.hostLines.detachDevice(d.uuid);
+      await d.remove().catch(() => undefined);
+      throw e;
+    }
   }
 
   async list(opts: { configDir?: string; defined?: boolean } = {}): Promise<DeviceEntry[]> {
@@ -200,7 +228,8 @@ export class MttyService {
 
   // ---- mdevctl-style definitions ---------------------------------------------------------
 
-  async define(args: { uuid?: string; type?: string; parent?: string; start?: StartPolicy; attrs?: Record<string, string>[]; configDir?: string }): Promise<Definition> {
+  async define(args: { uuid?: string; type?: string; parent?: string; start?: StartPolicy; attrs?: Record<string, string>[]; host?: Record<string, string>; configDir?: string }): Promise<Definition> {
+    const host = checkHostLines(args.host);
     const live = args.uuid !== undefined ? this.mtty.bus.device(checkUuid(args.uuid)) : undefined;
     // Like mdevctl: defining a running device without -t promotes it with its own type and parent.
     const type = args.type ?? live?.type.id;
@@ -212,6 +241,7 @@ export class MttyService {
       mdev_type: t.id,
       start: args.start ?? 'manual',
       attrs: args.attrs ?? [],
+      ...(host ? { host } : {}),
     };
     await this.store(args.configDir).save(def);
     return def;
@@ -222,7 +252,8 @@ export class MttyService {
   }
 
   /** Start a defined device, or a transient one when a type is given. */
-  async startDevice(args: { uuid?: string; type?: string; parent?: string; configDir?: string }): Promise<{ uuid: string; parent: string; type: string; defined: boolean }> {
+  async startDevice(args: { uuid?: string; type?: string; parent?: string; host?: Record<string, string>; configDir?: string }): Promise<{ uuid: string; parent: string; type: string; defined: boolean }> {
+    const hostArg = checkHostLines(args.host);
     const uuid = args.uuid !== undefined ? checkUuid(args.uuid) : undefined;
     const def = uuid ? await this.store(args.configDir).get(uuid, args.parent) : undefined;
     if (uuid && this.mtty.bus.device(uuid)) fail('EEXIST', `device ${uuid} already exists (it is running)`);
@@ -243,6 +274,9 @@ export class MttyService {
         }
       }
     }
+    // Host lines: the ones given now win over the definition's, port by port.
+    const host = def?.host || hostArg ? { ...def?.host, ...hostArg } : undefined;
+    await this.attachLines(d, host, def ? `mtty start (definition ${d.uuid})` : 'mtty start');
     return { uuid: d.uuid, parent: t.parent.name, type: t.id, defined: !!def };
   }
 
