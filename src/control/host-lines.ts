@@ -113,7 +113,7 @@ export class HostLines {
    * not forced, then whatever opening the host side gives (ENOENT, EACCES,
    * EBUSY, EIO). `loopback` detaches (also EBUSY-checked unless forced).
    */
-  attach(uuid: string, port: number, spec: unknown, opts: AttachOptions = {}): Promise<PortLineStatus> {
+  async attach(uuid: string, port: number, spec: unknown, opts: AttachOptions = {}): Promise<PortLineStatus> {
     const parsed = parseSpec(spec); // EINVAL before anything else
     const target = this.resolve(uuid, port);
     const key = HostLines.key(target.uuid, port);
@@ -184,7 +184,7 @@ export class HostLines {
    * console leaving must not detach a line someone attached after it).
    * Detaching a port on loopback is not an error.
    */
-  detach(uuid: string, port: number, opts: { lease?: number } = {}): Promise<PortLineStatus> {
+  async detach(uuid: string, port: number, opts: { lease?: number } = {}): Promise<PortLineStatus> {
     const target = this.resolve(uuid, port);
     const key = HostLines.key(target.uuid, port);
     return this.serialized(key, async () => {

@@ -88,15 +88,15 @@ export class MdevDevice<V extends MdevVendorDevice = MdevVendorDevice> {
    * then left active and open, exactly as before the call.
    */
   remove(opts: { timeoutMs?: number } = {}): Promise<void> {
+    const ms = opts.timeoutMs;
+    if (ms !== undefined && (!(ms >= 0) || !Number.isFinite(ms))) return Promise.reject(new MttyError('EINVAL', `remove timeout must be a finite number of ms >= 0, got ${ms}`));
     let removal: Promise<void>;
     try {
       removal = this.beginRemove();
     } catch (e) {
       return Promise.reject(e);
     }
-    const ms = opts.timeoutMs;
     if (ms === undefined || !this.handle) return removal;
-    if (!(ms >= 0) || !Number.isFinite(ms)) return Promise.reject(new MttyError('EINVAL', `remove timeout must be a finite number of ms >= 0, got ${ms}`));
     const who = this.opener;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
