@@ -13,6 +13,7 @@ import type { HostEvent } from '../src/host/backend.js';
 import { createBackend } from '../src/host/create.js';
 import type { SerialPortBackend } from '../src/host/serialport.js';
 import { charTimeNs } from '../src/host/uart-port.js';
+import { HOLD_HIGH_WATER } from '../src/host/rx-pump.js';
 import { Uart } from '../src/uart/index.js';
 
 const binding = SerialPortMock.binding;
@@ -100,6 +101,26 @@ test('mock port bytes arrive in RBR at the line rate and raise the RX interrupt'
   await att.detach();
 });
 
+test("16450 mode (FIFO off): the guest's RBR read lets the next byte in at once if its wire time has passed, never before", async () => {
+  const { uart, port, att, mock, clock } = await setup();
+  port.write(FCR, 0x00);
+  const ct = charTimeNs(uart.lineSettings);
+  mock().emitData(Buffer.from('xyz'));
+  await until(() => att.status().rxBytes === 1, "'x' on an idle line");
+  clock.advance(ct); // 'y' is due, but RBR is full: it waits for the guest, no poll
+  assert.is(att.status().rxBytes, 1);
+  assert.is(port.read(RBR), 0x78);
+  assert.is(att.status().rxBytes, 2, "the RBR read kicked 'y' in, its wire time had passed");
+  assert.is(port.read(RBR), 0x79);
+  assert.is(port.read(LSR) & LSR_DR, 0, "'z' is not due yet");
+  clock.advance(ct - 1);
+  assert.is(port.read(LSR) & LSR_DR, 0);
+  clock.advance(1);
+  assert.is(port.read(LSR) & LSR_DR, LSR_DR);
+  assert.is(port.read(RBR), 0x7a);
+  await att.detach();
+});
+
 test('guest divisor/LCR changes reach the device; refusals degrade and are reported', async () => {
   const { uart, port, att, backend, mock, events } = await setup(',115200');
   assert.is(mock().port.openOpt!.baudRate, 115200, 'opened at the spec speed');
@@ -136,27 +157,29 @@ test('guest divisor/LCR changes reach the device; refusals degrade and are repor
   await att.detach();
 });
 
-test('back-pressure: a full FIFO pauses the mock port, nothing overruns, order kept (LSR.OE stays 0)', async () => {
+test('back-pressure: a full FIFO holds bytes, past the receive window the mock port is paused; nothing overruns, order kept', async () => {
   const { uart, port, att, mock, clock } = await setup();
   port.write(FCR, 0x01); // FIFO on: 16 deep, trigger 1
-  const sent = Buffer.from(Array.from({ length: 40 }, (_, i) => 0x30 + i));
+  const total = HOLD_HIGH_WATER + 16 + 100;
+  const sent = Buffer.from(Array.from({ length: total }, (_, i) => 0x20 + (i % 90)));
   mock().emitData(sent);
   await until(() => att.status().rxBytes > 0, 'the first byte at once');
-  clock.advance(40 * charTimeNs(uart.lineSettings)); // long enough for all 40 on the wire
-  await until(() => att.status().rxHeld === 24, '16 in the FIFO, 24 held');
-  assert.ok(att.status().rxPaused, 'host stream paused');
+  clock.advance(20 * charTimeNs(uart.lineSettings));
+  await until(() => att.status().rxHeld === total - 16, '16 in the FIFO, the rest held');
+  assert.ok(att.status().rxPaused, 'host stream paused past the receive window');
   assert.is(uart.rxSpace(), 0);
   const got: number[] = [];
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; got.length < total && round < 1000; round++) {
     const lsr = port.read(LSR);
     assert.is(lsr & LSR_OE, 0, `no overrun in round ${round}`);
     got.push(...readAll(port));
     // The guest's RBR reads kicked the pump; the next bytes come at the line rate.
     clock.advance(16 * charTimeNs(uart.lineSettings));
+    if (round === 1) assert.ok(att.status().rxPaused, 'still paused while above half the window');
   }
   assert.equal(Buffer.from(got), sent);
   assert.is(att.status().rxHeld, 0);
-  assert.is(att.status().rxPaused, false, 'resumed once everything was delivered');
+  assert.is(att.status().rxPaused, false, 'resumed once below half the window');
   assert.is(port.read(LSR) & LSR_OE, 0);
   await att.detach();
 });

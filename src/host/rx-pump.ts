@@ -24,6 +24,8 @@
  * waits for a timer and the bytes that became due meanwhile then arrive
  * together (never before their wire time; the average is the line rate). A
  * line that has been idle starts again from "now": no credit is saved up.
+ * The host side is paused once HOLD_HIGH_WATER bytes are held (a tty's
+ * receive window) and resumed below half of it.
  */
 import type { Clock } from '../clock/clock.js';
 import { charTimeNs, type HostLink } from './uart-port.js';
@@ -33,7 +35,15 @@ import { charTimeNs, type HostLink } from './uart-port.js';
  * guest did not read for that long, or the process stalled): bounds the burst
  * a late guest gets to what a ~1 ms timer tick lets pile up, and a bit more.
  */
-export const MAX_LAG_NS = 4_000_000;
+export const MAX_LAG_NS = 10_000_000;
+
+/**
+ * Bytes held before the host side is paused: a tty's receive window. Pausing
+ * at the first held byte would make every FIFO refill wait for the host
+ * stream to resume (a pipe round trip through socat), starving the line;
+ * past this much, pausing propagates back to the sender as before.
+ */
+export const HOLD_HIGH_WATER = 4096;
 
 export interface FlowControl {
   /** Stop the host side from sending (stream.pause()). */
@@ -120,12 +130,12 @@ export class RxPump {
   }
 
   private flowFor(): void {
-    if (this.held > 0) {
+    if (this.held >= HOLD_HIGH_WATER) {
       if (!this.paused) {
         this.paused = true;
         this.flow.pause();
       }
-    } else if (this.paused) {
+    } else if (this.paused && this.held < HOLD_HIGH_WATER / 2) {
       this.paused = false;
       this.flow.resume();
     }
