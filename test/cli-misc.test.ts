@@ -50,6 +50,10 @@ test('mtty tree shows the parent as the kernel doc step 1 does (embedded)', asyn
   assert.equal([cat.code, cat.out], [0, '12\n']);
   const ls = await run(['ls', '/sys/devices/virtual/mtty/mtty/mdev_supported_types', '--embedded']);
   assert.equal([ls.code, ls.out], [0, 'mtty-1\nmtty-2\n']);
+  const ping = await run(['ping', '--embedded']);
+  assert.equal([ping.code, ping.out], [0, `mtty daemon pid ${process.pid}, protocol 1\n`]);
+  const ops = (await run(['ops', '--embedded'])).out.split('\n');
+  for (const op of ['host.attach', 'host.detach', 'host.status', 'console.open', 'reg.peek', 'device', 'sysfs.tree']) assert.ok(ops.includes(op), op);
   const missing = await run(['cat', '/sys/nope', '--embedded']);
   assert.is(missing.code, 1);
   assert.match(missing.err, /^mtty cat: ENOENT/);
