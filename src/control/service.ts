@@ -319,7 +319,7 @@ export class MttyService {
     const session = this.sessions.get(d.uuid);
     const u32 = (o: number) => (config[o]! | (config[o + 1]! << 8) | (config[o + 2]! << 16) | (config[o + 3]! << 24)) >>> 0;
     const fn: PciFunction = session
-      ? { ...session.attached.fn, driver: session.attached.fn.driver }
+      ? session.attached.fn
       : {
           // Only the fields formatLspci reads; `device` is never touched by it.
           device: undefined as never,
