@@ -91,7 +91,7 @@ const remove: CliCommand = {
     const r = await withTransport(p, async (t) => {
       // Like the kernel's remove write, this blocks while the device is open: say on whom we wait.
       const d = await t.call<{ openedBy: string | null }>('device', { uuid });
-      if (d.openedBy) io.stderr.write(`mtty remove: ${uuid} is open by ${d.openedBy}; waiting for it to close${timeout !== undefined ? ` (up to ${timeout} s)` : ' (Ctrl-C to give up)'}\n`);
+      if (d.openedBy) io.stderr.write(`mtty remove: ${uuid} is open by ${d.openedBy}; waiting for it to close${timeout !== undefined ? ` (up to ${timeout} s)` : ' (as the kernel does; Ctrl-C stops waiting here but the removal completes when it closes; --timeout S gives up instead)'}\n`);
       return t.call<{ uuid: string }>('remove', { uuid, ...(timeout !== undefined ? { timeout } : {}) });
     });
     if (flag(p, 'json')) printJson(io, r);
