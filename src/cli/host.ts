@@ -84,6 +84,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
+/** `mtty host attach|detach|show`. */
 export const commands: Record<string, CliCommand> = {
   host: { summary: "attach, detach or show a port's host line (loopback, serialport:DEV, pty[:LINK])", usage: USAGE, run },
 };

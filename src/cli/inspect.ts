@@ -90,4 +90,5 @@ const ops: CliCommand = {
   },
 };
 
+/** The read-only verbs: tree, cat, ls, info, dmesg, ping, ops. */
 export const commands: Record<string, CliCommand> = { tree, cat, ls, info, dmesg, ping, ops };

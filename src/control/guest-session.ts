@@ -133,6 +133,12 @@ interface Console {
 
 let nextLease = 1;
 
+/**
+ * The guest model booted on one device (opened with opener OPENER): its
+ * GuestMachine, the attached function (ports, ttys, INTx wire) and the
+ * consoles open on its ports. Create through MttyService (one per device);
+ * EBUSY from the constructor while a VMM holds the device.
+ */
 export class GuestSession {
   readonly machine: GuestMachine;
   readonly attached: AttachedFunction;

@@ -52,6 +52,10 @@ export interface FlowControl {
   resume(): void;
 }
 
+/**
+ * The held bytes of one host line and the pace they enter the port's RX FIFO
+ * at (see the file comment); `held`/`delivered`/`paused` feed HostStatus.
+ */
 export class RxPump {
   private queue: Uint8Array[] = [];
   private headOffset = 0;
