@@ -206,7 +206,7 @@ test('Ctrl-A X quits, Ctrl-A Ctrl-A sends Ctrl-A, split across chunks', () => {
 });
 
 test('host and console ops: argument errors carry kernel errnos, and nothing changes', async () => {
-  await withDaemon(async ({ c }) => {
+  await withDaemon(async ({ c, daemon }) => {
     const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: MttyError) => e.code);
     assert.is(await code(c.call('host.attach', { uuid: UUID, port: 0, spec: 'bogus' })), 'EINVAL');
     assert.is(await code(c.call('host.attach', { uuid: UUID, port: 0 })), 'EINVAL');
@@ -220,6 +220,16 @@ test('host and console ops: argument errors carry kernel errnos, and nothing cha
     assert.is(await code(c.call('console.close', { uuid: UUID, port: 0 })), 'ENOENT');
     assert.equal(await c.call('host.status', {}), []);
     assert.is((await c.call<{ openedBy: string | null }>('device', { uuid: UUID })).openedBy, null, 'a failed console.open closed its guest');
+    // A VMM holds the device: the console's guest cannot boot on it, and says who has it.
+    const vmm = daemon.service.mtty.device(UUID)!.open('QEMU (pid 4242)');
+    try {
+      const e = await c.call('console.open', { uuid: UUID }).then(() => null, (x: MttyError) => x);
+      assert.is(e?.code, 'EBUSY');
+      assert.match(e!.message, /already open by QEMU \(pid 4242\)/);
+      assert.is(daemon.service.mtty.device(UUID)!.vendor.config.read(0x10, 4), 1, 'nothing was programmed');
+    } finally {
+      vmm.close();
+    }
   });
 });
 
