@@ -92,6 +92,11 @@ test('every view verb leaves a fresh device exactly as it was (no pretend guest,
   }
   // The 0x41 is still there for a consuming read: the peeks above took nothing.
   assert.is((await run(['reg', UUID, '0', 'rbr', '--consume', '--socket', sock])).out, '0x41\n');
+  // A poke is one register access: no config space access, no SET_IRQS, no open.
+  const cfg = (before as { config: string }).config;
+  assert.is((await run(['reg', UUID, '1', 'scr', '0x99', '--socket', sock])).code, 0);
+  const after = fingerprint(daemon) as { config: string; irqMode: string; openedBy: string | null; ports: { peeks: number[] }[] };
+  assert.equal([after.config, after.irqMode, after.openedBy, after.ports[1]!.peeks[7]], [cfg, 'none', null, 0x99]);
 });
 
 test('views with the guest console running read the guest names and still change nothing', async () => {
