@@ -138,6 +138,29 @@ test('interactive guest console in tmux: raw keys loop back through the guest, C
   });
 });
 
+test('a console killed with SIGKILL: the daemon notices the closed connection and shuts its guest down', async () => {
+  await withDaemon(async ({ socket, c, dir }) => {
+    const script = path.join(dir, 'console.mjs');
+    const mainJs = new URL('../src/cli/main.js', import.meta.url).href;
+    await fs.writeFile(script, `const { main } = await import(${JSON.stringify(mainJs)});\nprocess.exitCode = await main(process.argv.slice(2), process);\n`);
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [script, 'console', UUID, '--socket', socket], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    await until(() => err.includes('Line mode'), 'banner from the child');
+    assert.match((await c.call<{ openedBy: string | null }>('device', { uuid: UUID })).openedBy ?? '', /mtty console/);
+    child.kill('SIGKILL');
+    await until(async () => (await c.call<{ openedBy: string | null }>('device', { uuid: UUID })).openedBy === null, 'the guest let go');
+    // The port is free for the next console.
+    const { io, seen } = pipes();
+    const again = commands.console!.run([UUID, '--socket', socket], io);
+    await until(() => seen.err.includes('Line mode'), 'second console');
+    io.stdin.end('ok\n');
+    assert.is(await again, 0);
+    assert.ok(seen.out.includes('ok\r'));
+  });
+});
+
 test('console --host-end: refused (EBUSY, naming the holder) on a held line; --force borrows it and gives it back', async () => {
   await withDaemon(async ({ socket, c, dir }) => {
     const link = path.join(dir, 'ttyHELD');
