@@ -193,6 +193,26 @@ test('console --host-end: refused (EBUSY, naming the holder) on a held line; --f
   });
 });
 
+test('console --host-end --force killed with SIGKILL: the daemon gives the borrowed line back', async () => {
+  await withDaemon(async ({ socket, c, dir }) => {
+    const link = path.join(dir, 'ttyLENT');
+    await c.call('host.attach', { uuid: UUID, port: 1, spec: `pty:${link}`, holder: 'minicom user' });
+    const script = path.join(dir, 'console.mjs');
+    const mainJs = new URL('../src/cli/main.js', import.meta.url).href;
+    await fs.writeFile(script, `const { main } = await import(${JSON.stringify(mainJs)});\nprocess.exitCode = await main(process.argv.slice(2), process);\n`);
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [script, 'console', UUID, '--port', '1', '--host-end', '--force', '--socket', socket], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    await until(() => err.includes('Line mode'), 'banner from the child');
+    assert.match((await c.call<PortLineStatus[]>('host.status', { uuid: UUID, port: 1 }))[0]!.holder ?? '', /mtty console/);
+    child.kill('SIGKILL');
+    await until(async () => (await c.call<PortLineStatus[]>('host.status', { uuid: UUID, port: 1 }))[0]!.holder === 'minicom user', 'line given back');
+    const st = (await c.call<PortLineStatus[]>('host.status', { uuid: UUID, port: 1 }))[0]!;
+    assert.equal([st.spec, st.state, st.link], [`pty:${link}`, 'connected', link]);
+  });
+});
+
 test('console --host-end on a free line returns it to loopback on exit', async () => {
   await withDaemon(async ({ socket, c }) => {
     const { io, seen } = pipes();

@@ -79,6 +79,18 @@ test('detach with a lease only releases that holding; loopback over a held line 
   assert.equal(lines.status(), []);
 });
 
+test('giveBack: a borrowed line returns to its holder when the borrower detaches; a plain force does not', async () => {
+  const { lines, dev } = setup();
+  const a = dev();
+  await lines.attach(UUID, 0, a, { holder: 'alice' });
+  const borrowed = await lines.attach(UUID, 0, dev(), { holder: 'console', force: true, giveBack: true });
+  const back = await lines.detach(UUID, 0, { lease: borrowed.lease });
+  assert.equal([back.spec, back.holder, back.state], [a, 'alice', 'connected']);
+  const taken = await lines.attach(UUID, 0, dev(), { holder: 'bob', force: true });
+  const after = await lines.detach(UUID, 0, { lease: taken.lease });
+  assert.is(after.kind, 'loopback', 'a takeover without giveBack leaves loopback');
+});
+
 test('bad input: errnos, and nothing held', async () => {
   const { lines } = setup();
   assert.is(await code(lines.attach(UUID, 0, 'nonsense')), 'EINVAL');

@@ -257,7 +257,16 @@ async function hostEndConsole(args: Args, io: CliIO): Promise<number> {
   const client = await SocketClient.connect(args.socket);
   try {
     const before = (await client.call<PortLineStatus[]>('host.status', { uuid: args.uuid, port: args.port }))[0];
-    const line = await client.call<PortLineStatus>('host.attach', { uuid: args.uuid, port: args.port, spec: 'pty', holder: holderName(), force: args.force });
+    // giveBack: a borrowed line is the daemon's to return; whileConnected: if this console dies, so does its holding.
+    const line = await client.call<PortLineStatus>('host.attach', {
+      uuid: args.uuid,
+      port: args.port,
+      spec: 'pty',
+      holder: holderName(),
+      force: args.force,
+      giveBack: true,
+      whileConnected: true,
+    });
     if (typeof line.path !== 'string') throw new MttyError('EPROTO', 'daemon did not report a pty path for host.attach');
     const g = line.guestSettings;
     const settings = g ? `; the guest runs the UART at ${g.baud} ${g.dataBits}${g.parity[0]!.toUpperCase()}${g.stopBits}` : '';
@@ -274,14 +283,12 @@ async function hostEndConsole(args: Args, io: CliIO): Promise<number> {
       if (last) io.stderr.write(`mtty console: ${written - last.rxBytes} typed byte(s) not yet read by the guest are dropped\n`);
     };
     const { code } = await joinTerminal(line.path, io, banner, settle);
-    await client.call('host.detach', { uuid: args.uuid, port: args.port, lease: line.lease }).catch((e: Error) => {
+    const after = await client.call<PortLineStatus>('host.detach', { uuid: args.uuid, port: args.port, lease: line.lease }).catch((e: Error) => {
       io.stderr.write(`mtty console: could not give the line back: ${e.message}\n`);
+      return null;
     });
-    if (before && before.kind !== 'loopback') {
-      await client
-        .call('host.attach', { uuid: args.uuid, port: args.port, spec: before.spec, holder: before.holder ?? 'restored by mtty console' })
-        .then(() => io.stderr.write(`mtty console: port ${args.port} is back on ${before.spec}\n`))
-        .catch((e: Error) => io.stderr.write(`mtty console: could not put ${before.spec} back: ${e.message}\n`));
+    if (after && before && before.kind !== 'loopback') {
+      io.stderr.write(after.spec === before.spec ? `mtty console: port ${args.port} is back on ${before.spec}\n` : `mtty console: could not put ${before.spec} back (see mtty host show)\n`);
     }
     io.stderr.write('\nmtty console: bye\n');
     return code;

@@ -42,6 +42,11 @@ export interface AttachOptions {
   force?: boolean;
   /** Who is attaching, for the EBUSY message the next one gets. */
   holder?: string;
+  /**
+   * With force: remember the line taken over and put it back when this holding
+   * is detached (a borrowing console). Without a holder to take over, no effect.
+   */
+  giveBack?: boolean;
 }
 
 /** The ports of a live device, or ENODEV/EINVAL; the control layer decides what a device is. */
@@ -55,6 +60,8 @@ interface Entry {
   lease: number;
   since: string;
   events: HostEvent[];
+  /** The line this holding borrowed (giveBack), restored when it is detached. */
+  previous?: { spec: string; holder: string };
 }
 
 const LOOPBACK_STATUS: HostStatus = {
@@ -152,6 +159,7 @@ export class HostLines {
         lease: this.nextLease++,
         since: new Date().toISOString(),
         events,
+        ...(opts.giveBack && prev ? { previous: { spec: prev.backend.spec, holder: prev.holder } } : {}),
       };
       this.entries.set(key, entry);
       return this.describe(entry);
@@ -189,10 +197,43 @@ export class HostLines {
     const key = HostLines.key(target.uuid, port);
     return this.serialized(key, async () => {
       const e = this.entries.get(key);
-      if (e && (opts.lease === undefined || opts.lease === e.lease)) await this.drop(key, e);
+      if (e && (opts.lease === undefined || opts.lease === e.lease)) {
+        await this.drop(key, e);
+        // A borrowed line goes back to whoever had it (a new pty at the same link).
+        if (e.previous) await this.reopen(target, port, e.previous);
+      }
       const now = this.entries.get(key);
       return now ? this.describe(now) : this.loopbackStatus(target.uuid, port);
     });
+  }
+
+  /** Open `spec` again for `holder` (a borrowed line given back); a failure is logged, the port loops back. */
+  private async reopen(target: { uuid: string; port: HostPort }, port: number, prev: { spec: string; holder: string }): Promise<void> {
+    try {
+      const backend = createBackend(prev.spec, this.opts);
+      const events: HostEvent[] = [];
+      backend.onEvent((ev) => {
+        events.push(ev);
+        if (events.length > (this.opts.keepEvents ?? 16)) events.shift();
+        this.opts.onEvent?.(target.uuid, port, ev);
+      });
+      await backend.attach(target.port);
+      this.entries.set(HostLines.key(target.uuid, port), {
+        uuid: target.uuid,
+        port,
+        backend,
+        holder: prev.holder,
+        lease: this.nextLease++,
+        since: new Date().toISOString(),
+        events,
+      });
+    } catch (err) {
+      this.opts.onEvent?.(target.uuid, port, {
+        type: 'disconnected',
+        reason: 'give-back failed',
+        message: `${prev.spec}: could not be given back to ${prev.holder} (${err instanceof Error ? err.message : String(err)}); the port loops back`,
+      });
+    }
   }
 
   /** Release every line of a device (before it is removed): no socat outlives its port. */

@@ -146,9 +146,15 @@ export function builtinOps(): OpRegistry {
     return {};
   });
   // Host lines: one record of who holds which (host-lines.ts).
-  r.registerOp('host.attach', (a, { service }) =>
-    service.hostLines.attach(str(a, 'uuid'), optInt(a, 'port') ?? 0, a.spec, { force: optBool(a, 'force'), holder: optStr(a, 'holder') }),
-  );
+  r.registerOp('host.attach', async (a, { service, onClientClose }) => {
+    const uuid = str(a, 'uuid');
+    const port = optInt(a, 'port') ?? 0;
+    const whileConnected = optBool(a, 'whileConnected');
+    const st = await service.hostLines.attach(uuid, port, a.spec, { force: optBool(a, 'force'), holder: optStr(a, 'holder'), giveBack: optBool(a, 'giveBack') });
+    // A holder that dies (a console killed) must not keep the line: detach this holding when its connection closes.
+    if (whileConnected && st.lease !== undefined) onClientClose?.(() => void service.hostLines.detach(uuid, port, { lease: st.lease }).catch(() => undefined));
+    return st;
+  });
   r.registerOp('host.detach', (a, { service }) => service.hostLines.detach(str(a, 'uuid'), optInt(a, 'port') ?? 0, { lease: optInt(a, 'lease') }));
   r.registerOp('host.status', (a, { service }) => service.hostLines.status(optStr(a, 'uuid'), optInt(a, 'port')));
   // The console's guest (guest-session.ts): tied to the asking connection, so a console that dies lets go.
