@@ -6,6 +6,9 @@
  * and listen on the control socket.
  */
 import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
+import { TraceRecorder } from '../replay/record.js';
+import { fail } from '../errors/errno.js';
+import { mttyRecordingWrap } from '../mtty/record-target.js';
 import { SysfsExporter } from '../sysfs-export/index.js';
 import type { Clock } from '../clock/clock.js';
 import { builtinOps } from './ops.js';
@@ -23,6 +26,8 @@ export interface DaemonOptions {
   autostart?: boolean;
   /** Serve each device as <dir>/<uuid>.sock for QEMU's vfio-user-pci. */
   vfioUserDir?: string;
+  /** Record every vfio-user client's accesses to this file (mtty replay format; needs vfioUserDir). */
+  recordFile?: string;
   /** Materialize /sys under this directory for the real mdevctl (src/sysfs-export); DIR/sys is removed on close. */
   sysfsRoot?: string;
   library?: MttyLibrary;
@@ -57,8 +62,14 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
 
   let vfioUser: VfioUserService | null = null;
   let sysfsExport: SysfsExporter | null = null;
+  let recorder: TraceRecorder | null = null;
   try {
-    if (opts.vfioUserDir) vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log });
+    if (opts.recordFile && !opts.vfioUserDir) fail('EINVAL', '--record records vfio-user clients: it needs --vfio-user DIR');
+    if (opts.recordFile) {
+      recorder = new TraceRecorder(opts.recordFile);
+      log(`recording every vfio-user access to ${opts.recordFile}`);
+    }
+    if (opts.vfioUserDir) vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log, wrap: recorder ? mttyRecordingWrap(recorder) : undefined });
     if (opts.sysfsRoot) sysfsExport = SysfsExporter.start({ root: opts.sysfsRoot, sysfs: service.mtty.sysfs, bus: service.mtty.bus, log });
     const autostarted = opts.autostart === false ? { started: [], failed: [] } : await service.autostart();
     for (const f of autostarted.failed) log(`autostart ${f.uuid} failed: ${f.error}`);
@@ -73,6 +84,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
           await server.close();
           await sysfsExport?.close();
           await vfioUser?.close();
+          recorder?.close();
         })();
         return closing;
       },
@@ -81,6 +93,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     await server.close();
     await sysfsExport?.close();
     await vfioUser?.close();
+    recorder?.close();
     throw e;
   }
 }
