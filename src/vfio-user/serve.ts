@@ -31,6 +31,8 @@ export interface VfioUserBus {
 
 export interface AttachOptions {
   log?: (line: string) => void;
+  /** See VfioUserServerOptions.incompleteTimeoutMs (default 5000 ms). */
+  incompleteTimeoutMs?: number;
   /** Decorate each opened device (e.g. --record's RecordingDevice) before the server uses it. */
   wrap?: (opened: VfioDevice, device: OpenableDevice) => VfioDevice;
 }
@@ -40,7 +42,7 @@ export function attachVfioUser(device: OpenableDevice, socketPath: string, opts:
   const wrap = opts.wrap;
   const opener = `a vfio-user client on ${socketPath}`;
   const open = wrap ? () => wrap(device.open(opener), device) : () => device.open(opener);
-  return VfioUserServer.listen({ socketPath, open, name: device.uuid, log: opts.log });
+  return VfioUserServer.listen({ socketPath, open, name: device.uuid, log: opts.log, incompleteTimeoutMs: opts.incompleteTimeoutMs });
 }
 
 export interface ServeOptions {
@@ -48,6 +50,8 @@ export interface ServeOptions {
   dir: string;
   bus: VfioUserBus;
   log?: (line: string) => void;
+  /** See VfioUserServerOptions.incompleteTimeoutMs (default 5000 ms). */
+  incompleteTimeoutMs?: number;
   /** As AttachOptions.wrap, for every device served. */
   wrap?: AttachOptions['wrap'];
   /** Called for each socket created/removed (the daemon may print or log them). */
@@ -80,7 +84,7 @@ export function serveVfioUser(opts: ServeOptions): VfioUserService {
     if (servers.has(device.uuid)) return;
     const path = socketPath(device.uuid);
     try {
-      const server = attachVfioUser(device, path, { log, wrap: opts.wrap });
+      const server = attachVfioUser(device, path, { log, wrap: opts.wrap, incompleteTimeoutMs: opts.incompleteTimeoutMs });
       servers.set(device.uuid, server);
       opts.onSocket?.({ action: 'add', uuid: device.uuid, path, server });
     } catch (e) {
