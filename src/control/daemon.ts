@@ -9,12 +9,12 @@ import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
 import { TraceRecorder } from '../replay/record.js';
 import { fail } from '../errors/errno.js';
 import { mttyRecordingWrap } from '../mtty/record-target.js';
-import { SysfsExporter } from '../sysfs-export/index.js';
+import { SysfsExporter, type SysfsExportMode } from '../sysfs-export/index.js';
 import type { Clock } from '../clock/clock.js';
 import { builtinOps } from './ops.js';
-import { ControlServer } from './server.js';
+import { ControlServer, removeStaleSockets } from './server.js';
 import { MttyService, type MttyLibrary } from './service.js';
-import { defaultConfigDir, defaultSocketPath } from './paths.js';
+import { defaultConfigDir, defaultSocketPath, preparePrivateDir } from './paths.js';
 
 export interface DaemonOptions {
   socketPath?: string;
@@ -30,6 +30,8 @@ export interface DaemonOptions {
   recordFile?: string;
   /** Materialize /sys under this directory for the real mdevctl (src/sysfs-export); DIR/sys is removed on close. */
   sysfsRoot?: string;
+  /** How DIR/sys is exported (src/sysfs-export): 'mirror' (default here), 'fuse' or 'auto'. */
+  sysfsMode?: SysfsExportMode;
   library?: MttyLibrary;
   log?: (line: string) => void;
   /** A client sent the `shutdown` op. */
@@ -57,8 +59,14 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   });
   const ops = builtinOps();
 
-  const server = new ControlServer(service, { socketPath: opts.socketPath ?? defaultSocketPath(), ops, onShutdownRequest: opts.onShutdownRequest });
-  await server.listen();
+  const server = new ControlServer(service, { socketPath: opts.socketPath ?? defaultSocketPath(), ops, onShutdownRequest: opts.onShutdownRequest, log });
+  try {
+    await server.listen();
+  } catch (e) {
+    // Not server.close(): that would unlink the socket of the daemon that refused us (EBUSY).
+    service.close();
+    throw e;
+  }
 
   let vfioUser: VfioUserService | null = null;
   let sysfsExport: SysfsExporter | null = null;
@@ -69,8 +77,13 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
       recorder = new TraceRecorder(opts.recordFile);
       log(`recording every vfio-user access to ${opts.recordFile}`);
     }
-    if (opts.vfioUserDir) vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log, wrap: recorder ? mttyRecordingWrap(recorder) : undefined });
-    if (opts.sysfsRoot) sysfsExport = SysfsExporter.start({ root: opts.sysfsRoot, sysfs: service.mtty.sysfs, bus: service.mtty.bus, log });
+    if (opts.vfioUserDir) {
+      // Sockets of transient devices a killed daemon left behind would otherwise stay forever.
+      const gone = await removeStaleSockets(preparePrivateDir(opts.vfioUserDir, 'vfio-user socket directory'), /^[0-9a-f-]{36}\.sock$/i);
+      if (gone.length > 0) log(`vfio-user: removed ${gone.length} stale socket(s) left by a previous daemon: ${gone.join(' ')}`);
+      vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log, wrap: recorder ? mttyRecordingWrap(recorder) : undefined });
+    }
+    if (opts.sysfsRoot) sysfsExport = SysfsExporter.start({ root: opts.sysfsRoot, sysfs: service.mtty.sysfs, bus: service.mtty.bus, log, mode: opts.sysfsMode });
     const autostarted = opts.autostart === false ? { started: [], failed: [] } : await service.autostart();
     for (const f of autostarted.failed) log(`autostart ${f.uuid} failed: ${f.error}`);
     let closing: Promise<void> | null = null;
