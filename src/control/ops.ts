@@ -132,7 +132,11 @@ export function builtinOps(): OpRegistry {
   r.registerOp('ping', () => ({ pid: process.pid, version: 1 }));
   r.registerOp('ops', () => r.names());
   r.registerOp('types', (a, { service }) => service.types(optStr(a, 'parent')));
-  r.registerOp('create', (a, { service }) => service.create({ type: str(a, 'type'), uuid: optStr(a, 'uuid'), parent: optStr(a, 'parent'), host: optHost(a) }));
+  r.registerOp('create', (a, { service }) => {
+    const args = { type: str(a, 'type'), uuid: optStr(a, 'uuid'), parent: optStr(a, 'parent') };
+    const host = optHost(a);
+    return host ? service.createWithLines({ ...args, host }) : service.create(args);
+  });
   // {report: true} answers {devices, skipped} instead of the bare list (skipped: definition files that do not parse).
   r.registerOp('list', (a, { service }) => {
     const opts = { configDir: optStr(a, 'configDir'), defined: optBool(a, 'defined'), uuid: optStr(a, 'uuid'), parent: optStr(a, 'parent'), type: optStr(a, 'type'), attrs: optBool(a, 'attrs') };

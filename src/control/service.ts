@@ -198,13 +198,19 @@ export class MttyService {
     );
   }
 
-  /** Create, then put the given host lines on its ports; if a line cannot be opened the device is removed again. */
-  async create(args: { type: string; uuid?: string; parent?: string; host?: Record<string, string> }): Promise<{ uuid: string; parent: string; type: string }> {
-    const host = checkHostLines(args.host);
+  /** Create a device (echo UUID > .../create): EINVAL/EEXIST/ENOSPC/ENOENT, synchronously. */
+  create(args: { type: string; uuid?: string; parent?: string }): { uuid: string; parent: string; type: string } {
     const t = this.typeNamed(args.type, args.parent);
     const d = t.create(args.uuid);
-    await this.attachLines(d, host, 'mtty create');
     return { uuid: d.uuid, parent: t.parent.name, type: t.id };
+  }
+
+  /** create(), then put the given host lines ({port: spec}) on its ports; if one cannot be opened the device is removed again. */
+  async createWithLines(args: { type: string; uuid?: string; parent?: string; host?: Record<string, string> }): Promise<{ uuid: string; parent: string; type: string }> {
+    const host = checkHostLines(args.host); // EINVAL before anything is created
+    const r = this.create(args);
+    await this.attachLines(this.device(r.uuid), host, 'mtty create');
+    return r;
   }
 
   /** Host lines given at create/start time, or stored in a definition; all or nothing. */
