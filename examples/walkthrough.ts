@@ -18,16 +18,17 @@
  * driver, not a VM, and its lspci/setserial/dmesg output is computed by it.
  */
 import { loadMtty, ManualClock, type Clock, type LoadedMtty } from '../src/index.js';
-import { Uart, type UartProfile } from '../src/uart/index.js';
+import { Uart } from '../src/uart/index.js';
 import { GuestMachine } from '../src/guest/index.js';
 import { VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_INTX_IRQ_INDEX } from '../src/vfio/uapi.js';
 import { pathToFileURL } from 'node:url';
+import { findUartProfile, UART_PROFILE_NAMES, type UartProfile } from '../src/uart/profile.js';
 
 export const DOC_UUID = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';
 const PARENT = '/sys/devices/virtual/mtty/mtty';
 
 export interface WalkthroughOptions {
-  profile?: 'mtty' | 'pc16550d';
+  profile?: UartProfile;
   /** What is "typed on the minicom terminal" in step 7. */
   text?: string;
   /** Time source of the UARTs (default wall time). A ManualClock is advanced past the RX timeout after typing. */
@@ -210,11 +211,11 @@ function cliOptions(argv: string[]): WalkthroughOptions {
   const o: WalkthroughOptions = {};
   for (let i = 0; i < argv.length; i++) {
     const eq = /^--profile=(.*)$/.exec(argv[i]!);
-    if (eq && (eq[1] === 'mtty' || eq[1] === 'pc16550d')) o.profile = eq[1];
-    else if (argv[i] === '--profile' && (argv[i + 1] === 'mtty' || argv[i + 1] === 'pc16550d')) o.profile = argv[++i] as 'mtty' | 'pc16550d';
+    if (eq && findUartProfile(eq[1])) o.profile = findUartProfile(eq[1])!.name;
+    else if (argv[i] === '--profile' && findUartProfile(argv[i + 1])) o.profile = findUartProfile(argv[++i])!.name;
     else if (argv[i] === '--text' && argv[i + 1] !== undefined) o.text = argv[++i];
     else {
-      process.stderr.write(`walkthrough: unexpected argument '${argv[i]}'\nusage: npm run demo -- [--profile pc16550d|mtty] [--text "..."]\n`);
+      process.stderr.write(`walkthrough: unexpected argument '${argv[i]}'\nusage: npm run demo -- [--profile ${UART_PROFILE_NAMES.join('|')}] [--text "..."]\n`);
       process.exit(2);
     }
   }

@@ -32,12 +32,14 @@ export const MODEM_OUT = { DTR: 0x01, RTS: 0x02, OUT1: 0x04, OUT2: 0x08 } as con
 /**
  * Duration of one character on the wire in ns (start + data + parity + stop
  * bits at the guest's baud): the pace at which the RX pump lets host bytes
- * into the FIFO (a real line delivers no faster).
+ * into the FIFO (a real line delivers no faster). The figure is the core's
+ * (LineSettings.charTimeNs, the one character-time function); at a speed no
+ * line runs at (usableBaud: e.g. the mtty profile's zeroed divisor) the same
+ * frame is timed at 9600 baud instead.
  */
 export function charTimeNs(s: LineSettings): number {
-  const baud = usableBaud(s) ?? 9600;
-  const bits = 1 + s.dataBits + (s.parity === 'none' ? 0 : 1) + s.stopBits;
-  return Math.ceil((bits * 1e9) / baud);
+  const t = usableBaud(s) === undefined ? (s.charTimeNs * s.baud) / 9600 : s.charTimeNs;
+  return Math.ceil(t);
 }
 
 /**
