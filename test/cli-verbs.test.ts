@@ -105,6 +105,17 @@ test('create / list / lspci / setserial / remove', async () => {
   assert.is(r.out, '0x5a\n');
   r = await run(['reg', DOC_UUID, '0', 'lsr', '--socket', sock]);
   assert.is(r.out, '0x60\n', 'DR clear after the consuming read');
+  // DLL/DLM are offsets 0/1 only while LCR.DLAB is set: the name must not silently hit THR/IER.
+  r = await run(['reg', DOC_UUID, '0', 'dll', '5', '--socket', sock]);
+  assert.is(r.code, 1);
+  assert.match(r.err, /EINVAL .*DLL is offset 0 only while LCR\.DLAB is 1; LCR is 0x00, so offset 0 is THR now \(set DLAB with: mtty reg \S+ 0 lcr 0x80\)/);
+  assert.is((await run(['reg', DOC_UUID, '0', 'lsr', '--socket', sock])).out, '0x60\n', 'nothing was transmitted');
+  assert.is((await run(['reg', DOC_UUID, '0', 'lcr', '0x83', '--socket', sock])).code, 0);
+  assert.is((await run(['reg', DOC_UUID, '0', 'dll', '12', '--socket', sock])).code, 0);
+  assert.is((await run(['reg', DOC_UUID, '0', 'dll', '--socket', sock])).out, '0x0c\n');
+  r = await run(['reg', DOC_UUID, '0', 'thr', '0x41', '--socket', sock]);
+  assert.match(r.err, /THR is offset 0 only while LCR\.DLAB is 0; LCR is 0x83, so offset 0 is DLL now/);
+  assert.is((await run(['reg', DOC_UUID, '0', 'lcr', '0x03', '--socket', sock])).code, 0);
   r = await run(['remove', DOC_UUID, '--socket', sock]);
   assert.equal([r.code, r.out, r.err], [0, '', '']);
   r = await run(['list', '--socket', sock]);

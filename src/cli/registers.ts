@@ -13,9 +13,13 @@ import { UsageError } from './types.js';
 import { CONNECT_OPTIONS, flag, optInt, parse } from './args.js';
 import { print, printJson, withTransport } from './connect.js';
 import { fail } from '../errors/errno.js';
+import { registerName } from '../uart/registers.js';
 import { REGISTER_NAMES } from '../control/service.js';
 
 const NAMES_TEXT = Object.keys(REGISTER_NAMES).join(' ');
+
+/** The names that hold only for one value of LCR.DLAB (true: DLAB=1). */
+const DLAB_NAMES: Readonly<Record<string, boolean>> = { dll: true, dlm: true, rbr: false, thr: false, ier: false };
 
 const USAGE =
   'usage: mtty reg <uuid> <port> <reg> [value] [--consume]\n' +
@@ -61,6 +65,18 @@ const reg: CliCommand = {
     if (!uuid || portText === undefined || regText === undefined) throw new UsageError('need <uuid> <port> <reg>');
     const port = optInt(p, 'port', portText)!;
     const r = registerOffset(regText);
+    const dlabWanted = DLAB_NAMES[regText.toLowerCase()];
+    if (dlabWanted !== undefined) {
+      // Offsets 0 and 1 are two registers each, chosen by LCR.DLAB (PC16550D table 2): a name
+      // that does not match the current DLAB would silently hit the other register.
+      const lcr = await withTransport(p, (t) => t.call<{ value: number }>('reg.peek', { uuid, port, reg: 3 }));
+      const dlab = (lcr.value & 0x80) !== 0;
+      if (dlab !== dlabWanted) {
+        const now = registerName(r, valueText === undefined ? 'r' : 'w', dlab);
+        fail('EINVAL', `${regText.toUpperCase()} is offset ${r} only while LCR.DLAB is ${dlabWanted ? 1 : 0}; LCR is 0x${lcr.value.toString(16).padStart(2, '0')}, so offset ${r} is ${now} now` +
+          ` (set DLAB with: mtty reg ${uuid} ${port} lcr 0x${(dlabWanted ? lcr.value | 0x80 : lcr.value & 0x7f).toString(16).padStart(2, '0')})`);
+      }
+    }
     if (valueText !== undefined) {
       if (flag(p, 'consume')) throw new UsageError('--consume is for reads; a write always changes the chip');
       const value = number(valueText);
