@@ -167,6 +167,23 @@ export function uart_read_many(h: u32, max: u32): i32 {
   return got;
 }
 
+/**
+ * uart_write_many of IO[0..n) then uart_read_many of up to max bytes into
+ * IO[0..), in one call: the staged batch (src/uart Uart.writeReadStaged) for
+ * a caller that fills the io buffer itself, e.g. a loopback-wired port whose
+ * bytes come straight back. Same effects as the two calls in sequence.
+ * Returns (bytes written << 16) | bytes read (both <= IO_SIZE), or E_*.
+ */
+export function uart_write_read_many(h: u32, n: u32, max: u32): i32 {
+  if (!valid(h)) return E_HANDLE;
+  if (n > IO_SIZE || max > IO_SIZE) return E_ARG;
+  const p = slot(h);
+  const written = writeMany(h, p, n); // callbacks it makes see a published LSR (line.ts)
+  const got = readMany(h, p, max);
+  publish(p);
+  return <i32>((written << 16) | got);
+}
+
 export function uart_receive_many(h: u32, n: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (n > IO_SIZE) return E_ARG;

@@ -36,6 +36,7 @@ export interface CoreExports {
   uart_rx_space(h: number): number;
   uart_write_many(h: number, n: number): number;
   uart_read_many(h: number, max: number): number;
+  uart_write_read_many(h: number, n: number, max: number): number;
   uart_receive_many(h: number, n: number): number;
   uart_set_modem_inputs(h: number, bits: number): number;
   uart_modem_inputs(h: number): number;

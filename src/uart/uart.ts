@@ -42,6 +42,7 @@ const rawReceive = core.uart_receive;
 const rawWriteMany = core.uart_write_many;
 const rawReadMany = core.uart_read_many;
 const rawReceiveMany = core.uart_receive_many;
+const rawWriteReadMany = core.uart_write_read_many;
 
 /** Which batched entry point feed() calls (a direct call each: V8 inlines a known wasm callee, not one passed around). */
 const enum Feed {
@@ -94,6 +95,7 @@ export class Uart implements PortSink {
   /** heapF64 indexes of its virtual time and its timeout's due time. */
   private nowIx: number;
   private deadlineIx: number;
+  private lastStagedWritten = 0;
 
   onIrqLine: ((level: boolean) => void) | null = null;
   onIrqPulse: (() => void) | null = null;
@@ -315,6 +317,51 @@ export class Uart implements PortSink {
       if (got > 0) out.set(buf.subarray(0, got), off);
       return got;
     });
+  }
+
+  /**
+   * The staging buffer for writeReadStaged: a view of the core's io buffer
+   * (IO_SIZE = 4096 bytes of wasm linear memory), so bytes put here reach the
+   * core without a copy. One buffer shared by all ports: fill it right before
+   * writeReadStaged and take the bytes read right after; any other batched
+   * call (writeMany, readMany, receiveMany on any port) reuses it. Re-read
+   * this getter after Uart.create (a new port may grow memory, which
+   * replaces the view). EBUSY inside a callback of a running batched call,
+   * whose bytes the buffer holds.
+   */
+  get stage(): Uint8Array {
+    if (ioState.busy) fail('EBUSY', `UART ${this.handle}: the staging buffer is held by a batched call in progress (called from its callback?)`);
+    return ioState.view;
+  }
+
+  /** Bytes written by the last writeReadStaged on this port. */
+  get stagedWritten(): number {
+    return this.lastStagedWritten;
+  }
+
+  /**
+   * writeMany(stage[0..n)) then readMany(up to max bytes into stage[0..)) in
+   * one core call, with exactly the effects of the two calls in sequence
+   * (THR writes as a driver does them, then RBR reads while LSR.DR). For a
+   * loopback-wired port (or MCR.LOOP) this moves a FIFO's worth out and back
+   * without copying through JS. Returns the bytes read (now at stage[0..));
+   * the bytes written are in stagedWritten. n, max: 0..4096, else EINVAL;
+   * EBUSY from inside a running batched call's callback; EINVAL after dispose.
+   */
+  writeReadStaged(n: number, max: number): number {
+    if (!(n >= 0 && n <= IO_SIZE && max >= 0 && max <= IO_SIZE) || (n | 0) !== n || (max | 0) !== max) this.bad(-2, `writeReadStaged(${n}, ${max})`);
+    if (ioState.busy) fail('EBUSY', `UART ${this.handle}: writeReadStaged from a callback of a running batched call`);
+    ioState.busy = true;
+    let r: number;
+    try {
+      r = rawWriteReadMany(this.h, n, max);
+    } finally {
+      ioState.busy = false;
+    }
+    afterCall();
+    if (r < 0) this.bad(r, 'writeReadStaged');
+    this.lastStagedWritten = r >>> 16;
+    return r & 0xffff;
   }
 
   /** Common tail of the single-chunk fast paths. */
