@@ -6,7 +6,7 @@
  * into EINVAL without pre-checking on the hot path.
  */
 import {
-  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, S_CTIARMED, S_LSRFAST, S_DEADLINE, FLAG_OUT2GATE,
+  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, S_CTIARMED, S_LSRFAST, S_SCR, S_DEADLINE, FLAG_OUT2GATE,
   PROFILE_MTTY, PROFILE_COUNT, E_HANDLE, E_ARG, E_STATE,
 } from './layout';
 import { defineProfile } from './profiles';
@@ -73,6 +73,11 @@ export function slot_deadline_offset(): u32 {
 /** Offset of the published LSR byte inside a slot (published.ts; 0xFF = read it through uart_read). */
 export function slot_lsr_offset(): u32 {
   return S_LSRFAST;
+}
+
+/** Where SCR lives in a slot: plain storage in both profiles (no side effect, no callback), so the wrapper reads and writes it there. */
+export function slot_scr_offset(): u32 {
+  return S_SCR;
 }
 
 /** New port after a master reset; 0 if memory is exhausted or arguments are bad. */

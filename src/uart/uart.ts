@@ -5,7 +5,7 @@
  * disposed port, which becomes MttyError EINVAL here.
  */
 import { fail } from '../errors/errno.js';
-import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, ioState, createPort, heap, heapF64, ARMED_OFFSET, LSR_OFFSET, NOW_OFFSET, DEADLINE_OFFSET, IO_SIZE, type PortSink } from './core.js';
+import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, ioState, createPort, heap, heapF64, ARMED_OFFSET, LSR_OFFSET, SCR_OFFSET, NOW_OFFSET, DEADLINE_OFFSET, IO_SIZE, type PortSink } from './core.js';
 import { BASE_BAUD, MODEM_CONNECTED } from './registers.js';
 import { parseUartProfile, uartProfileByCode, DEFAULT_UART_PROFILE, type UartProfile, type UartProfileDefinition, type KnownUartProfile } from './profile.js';
 
@@ -86,6 +86,8 @@ export class Uart implements PortSink {
   private armedAt: number;
   /** Address of its published LSR byte (assembly/published.ts); -1 after dispose. */
   private lsrAt: number;
+  /** heap index of its SCR byte (scratch: no side effect in either profile, so no call). */
+  private scrAt: number;
   /**
    * The profile's definition, kept here: the core's profile changes only in
    * the profile setter and restoreState, which refresh it, so interrupt
@@ -108,6 +110,7 @@ export class Uart implements PortSink {
     const slot = core.uart_slot(handle);
     this.armedAt = slot + ARMED_OFFSET;
     this.lsrAt = slot + LSR_OFFSET;
+    this.scrAt = slot + SCR_OFFSET;
     this.nowIx = (slot + NOW_OFFSET) / 8;
     this.deadlineIx = (slot + DEADLINE_OFFSET) / 8;
   }
@@ -191,6 +194,12 @@ export class Uart implements PortSink {
 
   write(offset: number, value: number): void {
     if ((offset & 7) !== offset || (value & 0xff) !== value) this.bad(-2, `write ${offset}=${value}`);
+    if (offset === 7 && this.h !== 0) {
+      // SCR is plain storage in both profiles (assembly/regs.ts, mtty.ts): no
+      // side effect, no callback, nothing published changes, so no call.
+      heap[this.scrAt] = value;
+      return;
+    }
     const r = rawWrite(this.h, offset, value);
     afterCall();
     if (r < 0) this.bad(r, `write ${offset}=${value}`);
