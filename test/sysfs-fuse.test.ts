@@ -149,10 +149,15 @@ test('inode numbers are given back: 200 devices looked up and removed leave no t
   const ex = daemon!.sysfsExport!;
   const before = ex.fuseInodeCount!;
   for (let i = 0; i < 200; i++) daemon!.service.create({ type: 'mtty-1', uuid: uuid(3000 + i) });
-  const r = await sh(`for d in "$1"/sys/bus/mdev/devices/*/; do cat "$d/mdev_type/name" > /dev/null || exit 1; ls "$d" > /dev/null; done`);
-  assert.is(r.code, 0, r.stderr);
-  assert.ok(ex.fuseInodeCount! > before + 200 * 3, `the lookups were counted (${ex.fuseInodeCount})`);
-  await removeAll();
+  try {
+    const r = await sh(`for d in "$1"/sys/bus/mdev/devices/*/; do cat "$d/mdev_type/name" > /dev/null || exit 1; ls "$d" > /dev/null; done`);
+    assert.is(r.code, 0, r.stderr);
+    // Held inode numbers: a drop_caches by anything else on the machine (another run of this
+    // file) makes the kernel forget some early, so this can fall short on a shared machine.
+    assert.ok(ex.fuseInodeCount! > before + 200 * 3, `the lookups were counted (${ex.fuseInodeCount})`);
+  } finally {
+    await removeAll(); // a failure above must not leave 200 devices to fail the next tests with ENOSPC
+  }
   await sh(`ls "$1/sys/bus/mdev/devices" > /dev/null; sync; echo 2 > /proc/sys/vm/drop_caches`);
   const end = Date.now() + 5000;
   while (ex.fuseInodeCount! > before + 20 && Date.now() < end) await new Promise((res) => setTimeout(res, 20));
