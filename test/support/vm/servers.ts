@@ -4,6 +4,7 @@
  * C sample server, the peer for the latency figures.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { UartProfile } from '../../../src/uart/profile.js';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +83,7 @@ export interface MttyAttachOptions {
   uuid: string;
   socket: string;
   type?: 'mtty-1' | 'mtty-2';
-  profile?: 'mtty' | 'pc16550d';
+  profile?: UartProfile;
   record?: string;
 }
 
