@@ -8,6 +8,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail } from '../errors/errno.js';
+import { isMdevUuid, mdevUuid } from '../mdev/uuid.js';
 
 export type StartPolicy = 'auto' | 'manual';
 
@@ -17,15 +18,6 @@ export interface Definition {
   mdev_type: string;
   start: StartPolicy;
   attrs: Record<string, string>[];
-}
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export function checkUuid(uuid: unknown): string {
-  if (typeof uuid !== 'string' || !UUID_RE.test(uuid.toLowerCase())) {
-    fail('EINVAL', `not a UUID (8-4-4-4-12 hex digits): ${JSON.stringify(uuid)}`);
-  }
-  return uuid.toLowerCase();
 }
 
 /** Parent names become directory names: keep them to what sysfs allows and never a path. */
@@ -59,7 +51,7 @@ export class DefinitionStore {
   constructor(readonly dir: string) {}
 
   private file(parent: string, uuid: string): string {
-    return join(this.dir, checkParent(parent), checkUuid(uuid));
+    return join(this.dir, checkParent(parent), mdevUuid(uuid));
   }
 
   async get(uuid: string, parent?: string): Promise<Definition | undefined> {
@@ -80,7 +72,7 @@ export class DefinitionStore {
     for (const parent of parents.sort()) {
       const names = await readdir(join(this.dir, parent));
       // Only UUID-named files are definitions (mdevctl #52: stray files were parsed as configs).
-      for (const name of names.filter((n) => UUID_RE.test(n)).sort()) {
+      for (const name of names.filter(isMdevUuid).sort()) {
         const file = join(this.dir, parent, name);
         try {
           out.push(parseDefinition(await readFile(file, 'utf8'), name, parent));
@@ -107,7 +99,7 @@ export class DefinitionStore {
 
   /** Delete; ENOENT if there is no such definition. */
   async remove(uuid: string, parent?: string): Promise<Definition> {
-    const def = await this.get(checkUuid(uuid), parent);
+    const def = await this.get(mdevUuid(uuid), parent);
     if (!def) fail('ENOENT', `device ${uuid} is not defined${parent ? ` on parent ${parent}` : ''}`);
     await rm(this.file(def.parent, def.uuid));
     return def;

@@ -11,7 +11,8 @@ import type { MdevType } from '../mdev/type.js';
 import type { Sysfs } from '../mdev/sysfs.js';
 import type { Clock } from '../clock/clock.js';
 import { fail, MttyError } from '../errors/errno.js';
-import { checkUuid, DefinitionStore, type Definition, type StartPolicy } from './definitions.js';
+import { DefinitionStore, type Definition, type StartPolicy } from './definitions.js';
+import { mdevUuid } from '../mdev/uuid.js';
 import { defaultConfigDir } from './paths.js';
 import { GuestSession } from './guest-session.js';
 
@@ -65,7 +66,7 @@ export class MttyService {
   static async start(opts: ServiceOptions = {}): Promise<MttyService> {
     let lib = opts.library;
     if (!lib) {
-      const { loadMtty } = await import('../index.js');
+      const { loadMtty } = await import('../mtty/load.js');
       lib = await loadMtty({ ports: opts.ports, profile: opts.profile, clock: opts.clock });
     }
     return new MttyService(lib, opts.configDir ?? defaultConfigDir());
@@ -103,7 +104,7 @@ export class MttyService {
 
   /** The live device; EINVAL for a malformed UUID, ENODEV when there is none. */
   device(uuid: unknown): MdevDevice {
-    const id = checkUuid(uuid);
+    const id = mdevUuid(uuid);
     const d = this.mtty.bus.device(id);
     if (!d || d.state === 'gone') fail('ENODEV', `no mediated device ${id}`);
     return d;
@@ -161,13 +162,13 @@ export class MttyService {
   // ---- mdevctl-style definitions ---------------------------------------------------------
 
   async define(args: { uuid?: string; type?: string; parent?: string; start?: StartPolicy; attrs?: Record<string, string>[]; configDir?: string }): Promise<Definition> {
-    const live = args.uuid !== undefined ? this.mtty.bus.device(checkUuid(args.uuid)) : undefined;
+    const live = args.uuid !== undefined ? this.mtty.bus.device(mdevUuid(args.uuid)) : undefined;
     // Like mdevctl: defining a running device without -t promotes it with its own type and parent.
     const type = args.type ?? live?.type.id;
     if (!type) fail('EINVAL', 'define needs a type (--type), or the UUID of a running device');
     const t = this.typeNamed(type, args.parent ?? live?.parent.name);
     const def: Definition = {
-      uuid: args.uuid !== undefined ? checkUuid(args.uuid) : crypto.randomUUID(),
+      uuid: args.uuid !== undefined ? mdevUuid(args.uuid) : crypto.randomUUID(),
       parent: t.parent.name,
       mdev_type: t.id,
       start: args.start ?? 'manual',
@@ -178,12 +179,12 @@ export class MttyService {
   }
 
   async undefine(args: { uuid: string; parent?: string; configDir?: string }): Promise<Definition> {
-    return this.store(args.configDir).remove(checkUuid(args.uuid), args.parent);
+    return this.store(args.configDir).remove(mdevUuid(args.uuid), args.parent);
   }
 
   /** Start a defined device, or a transient one when a type is given. */
   async startDevice(args: { uuid?: string; type?: string; parent?: string; configDir?: string }): Promise<{ uuid: string; parent: string; type: string; defined: boolean }> {
-    const uuid = args.uuid !== undefined ? checkUuid(args.uuid) : undefined;
+    const uuid = args.uuid !== undefined ? mdevUuid(args.uuid) : undefined;
     const def = uuid ? await this.store(args.configDir).get(uuid, args.parent) : undefined;
     if (uuid && this.mtty.bus.device(uuid)) fail('EEXIST', `device ${uuid} already exists (it is running)`);
     const type = args.type ?? def?.mdev_type;

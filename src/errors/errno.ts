@@ -32,6 +32,13 @@ export const ERRNO = {
 
 export type ErrnoName = keyof typeof ERRNO;
 
+/** The name of a Linux errno number ("EINVAL" for 22), or undefined for one mtty never uses. */
+export function errnoName(errno: number): ErrnoName | undefined {
+  return ERRNO_NAMES.get(errno);
+}
+
+const ERRNO_NAMES = new Map<number, ErrnoName>((Object.keys(ERRNO) as ErrnoName[]).map((k) => [ERRNO[k], k]));
+
 /** strerror(3) text, as `echo` would print it. */
 export const STRERROR: Record<ErrnoName, string> = {
   EPERM: 'Operation not permitted',

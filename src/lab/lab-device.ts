@@ -13,8 +13,8 @@ import {
   VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_INTX_IRQ_INDEX, regionOffset,
 } from '../vfio/uapi.js';
 import type { PciFunction } from '../guest/pci-function.js';
-import { formatLspci } from '../guest/lspci.js';
-import { lspciHexDump } from '../pci/lspci-dump.js';
+import { formatLspci } from '../pci/lspci.js';
+import { lspciFunction } from '../guest/lspci.js';
 import { describeAccess } from './describe-access.js';
 import { explainDiff } from './explain-diff.js';
 import { biosEnumerate, type BiosResult } from './guest-bios.js';
@@ -182,8 +182,7 @@ export class LabDevice {
       bars: this.bios.ioBase.map((address, index) => ({ index, io: true, address, size: 8 })),
       irq: this.bios.irqLine, pin: bytes[0x3d], driver: this.bios.ports ? 'serial' : null,
     };
-    const head = formatLspci(fn, bytes, { physicalSlot: false }).split('\n').filter((l) => l && !/^[0-9a-f]{2}: /.test(l));
-    return [...head, lspciHexDump(bytes, 16)].join('\n');
+    return formatLspci(bytes, lspciFunction(fn), { physicalSlot: false, hexLines: 16 }).trimEnd();
   }
 
   /** The access Step would perform, as a log line ("ttyS1 R LSR"), for the step panel. */

@@ -10,7 +10,7 @@
  * and the caller keeps its own copy (e.g. to read the interrupt counter).
  */
 import { EventEmitter } from 'node:events';
-import { ERRNO, MttyError, isMttyError, type ErrnoName } from '../errors/errno.js';
+import { ERRNO, MttyError, errnoName, isMttyError, type ErrnoName } from '../errors/errno.js';
 import type { DeviceInfo, IrqInfo, RegionInfo } from '../vfio/api.js';
 import { Channel } from './channel.js';
 import { isNativeError, native } from './native.js';
@@ -58,7 +58,7 @@ interface Pending {
 
 /** An errno from a reply (or a socket error) as the MttyError a caller can test. */
 export function errnoError(errno: number, what: string): MttyError {
-  const name = (Object.keys(ERRNO) as ErrnoName[]).find((k) => ERRNO[k] === errno);
+  const name = errnoName(errno);
   if (name) return new MttyError(name, what);
   const e = new MttyError('EIO', `${what} (errno ${errno})`);
   Object.defineProperty(e, 'errno', { value: errno });
