@@ -11,9 +11,7 @@
  * Options: --profile mtty|pc16550d (UART model; default mtty, the sample's own
  * behaviour), --text "..." (what is typed in step 7).
  */
-import { loadMtty, ManualClock, type Clock, type LoadedMtty } from '../src/index.js';
-import { GuestMachine } from '../src/guest/index.js';
-import { VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_INTX_IRQ_INDEX } from '../src/vfio/uapi.js';
+import { loadMtty, ManualClock, GuestMachine, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_INTX_IRQ_INDEX, type Clock, type LoadedMtty } from 'mtty';
 import { pathToFileURL } from 'node:url';
 
 export const DOC_UUID = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';

@@ -8,6 +8,9 @@
  * with one clear sentence instead of a stack trace.
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { MttyError } from '../errors/errno.js';
 
 export interface RecvResult {
@@ -54,26 +57,57 @@ export function isNativeError(e: unknown): e is NativeError {
 
 let cached: NativeAddon | undefined;
 
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'mtty') return dir + sep;
+    } catch {
+      // not here: go up
+    }
+    const up = dirname(dir);
+    if (up === dir) return fileURLToPath(new URL('../../../', import.meta.url));
+    dir = up;
+  }
+}
+
+/** Set to 1 to behave as if the addon were absent (tests of a machine without a C toolchain). */
+export const NO_ADDON_ENV = 'MTTY_NO_ADDON';
+
 /**
- * The addon, from build/Release (node-gyp's output at the package root).
- * From dist/src/vfio-user/native.js the root is three levels up.
+ * The addon, found the way node-gyp-build finds any addon (the route
+ * @serialport/bindings-cpp takes): build/Release or build/Debug at the
+ * package root (a local `node-gyp rebuild`), else the prebuilt binary for
+ * this platform and arch under prebuilds/ (made by prebuildify at pack time).
+ * The package root is the nearest folder above this file whose package.json
+ * is mtty's (dist/src/vfio-user/ when built, src/vfio-user/ when run from source).
+ * Loaded on first use only: nothing but the vfio-user server and client needs
+ * it, so the demo, the daemon, the CLI and the lab work without it.
+ *
+ * Fails ENOENT with one sentence saying what is missing and how to get it.
  */
 export function native(): NativeAddon {
   if (cached) return cached;
-  const require = createRequire(import.meta.url);
-  const candidates = ['../../../build/Release/vfio_user_native.node', '../../../build/Debug/vfio_user_native.node'];
-  let lastError: unknown;
-  for (const rel of candidates) {
+  const root = packageRoot();
+  let why: string;
+  if (process.env[NO_ADDON_ENV] === '1') {
+    why = `${NO_ADDON_ENV}=1 is set`;
+  } else {
     try {
-      cached = require(rel) as NativeAddon;
+      const require = createRequire(import.meta.url);
+      const load = require('node-gyp-build') as (dir: string) => unknown;
+      cached = load(root) as NativeAddon;
       return cached;
     } catch (e) {
-      lastError = e;
+      why = String((e as Error)?.message ?? e).split('\n')[0]!.trim();
     }
   }
   throw new MttyError(
     'ENOENT',
-    `the vfio-user native addon is not built (build/Release/vfio_user_native.node); ` +
-      `run "npm install" or "npx node-gyp rebuild" in the mtty package (${String((lastError as Error)?.message ?? lastError)})`,
+    `the vfio-user native addon (fd passing over SCM_RIGHTS) is not available: no prebuilt binary for ` +
+      `${process.platform}-${process.arch} in ${root}prebuilds and none built in ${root}build/Release (${why}). ` +
+      `Only vfio-user needs it. To build it, install a C toolchain and Python ` +
+      `(Debian: apt-get install build-essential python3), then run "npm rebuild mtty" ` +
+      `(in a clone of mtty: "npx node-gyp rebuild")`,
   );
 }
