@@ -43,6 +43,8 @@ export type { Tty } from './guest/tty.js';
 export { parseSpec, formatSpec, type BackendSpec, type BackendKind } from './host/spec.js';
 export { createBackend, type CreateBackendOptions } from './host/create.js';
 export { attachBackend, type Attachment } from './host/attach.js';
+export { hostUartOf } from './host/port-adapter.js';
+export type { HostUart } from './host/uart-port.js';
 export type { HostBackend, HostEvent, HostStatus, HostState } from './host/backend.js';
 
 // Register-trace replay (mtty replay).

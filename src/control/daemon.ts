@@ -14,6 +14,10 @@ import { ControlServer } from './server.js';
 import { MttyService, type MttyLibrary } from './service.js';
 import { defaultConfigDir, defaultSocketPath } from './paths.js';
 
+/**
+ * Options of startDaemon: socket path, pool size, profile, clock, definitions directory, autostart,
+ * vfio-user socket directory, sysfs export root, an already loaded library, log, shutdown hook.
+ */
 export interface DaemonOptions {
   socketPath?: string;
   ports?: number;
@@ -32,6 +36,7 @@ export interface DaemonOptions {
   onShutdownRequest?: () => void;
 }
 
+/** A running daemon: its server and service, what autostart did, the sysfs export, and close(). */
 export interface Daemon {
   server: ControlServer;
   service: MttyService;
@@ -41,6 +46,11 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
+/**
+ * Start `mtty serve` in this process: load mtty (or use `library`), listen on the control socket
+ * (mode 0600, parent directory 0700), start "auto" definitions, and optionally serve vfio-user
+ * sockets and the sysfs export. EBUSY when another daemon already listens on the socket.
+ */
 export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   const log = opts.log ?? (() => undefined);
   const service = await MttyService.start({

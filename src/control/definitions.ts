@@ -10,8 +10,12 @@ import { join } from 'node:path';
 import { fail } from '../errors/errno.js';
 import { isMdevUuid, mdevUuid } from '../mdev/uuid.js';
 
+/** mdevctl's start policy of a definition: 'auto' (started with the daemon) or 'manual'. */
 export type StartPolicy = 'auto' | 'manual';
 
+/**
+ * A persistent device definition as mdevctl keeps it (<configDir>/<parent>/<uuid>): type, start policy, attributes.
+ */
 export interface Definition {
   uuid: string;
   parent: string;

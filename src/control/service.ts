@@ -26,6 +26,9 @@ export interface MttyLibrary {
   sysfs: Sysfs;
 }
 
+/**
+ * Options of MttyService.start: pool size, profile, clock, definitions directory, an already loaded library.
+ */
 export interface ServiceOptions {
   ports?: number;
   profile?: 'mtty' | 'pc16550d';
@@ -36,6 +39,9 @@ export interface ServiceOptions {
   library?: MttyLibrary;
 }
 
+/**
+ * One row of `types` (mdevctl types): parent, type id, name, device_api, available_instances, description.
+ */
 export interface TypeInfo {
   parent: string;
   type: string;
@@ -45,6 +51,7 @@ export interface TypeInfo {
   description?: string;
 }
 
+/** One row of `list` (mdevctl list): uuid, parent, type, start policy, whether active and defined. */
 export interface DeviceEntry {
   uuid: string;
   parent: string;
@@ -54,6 +61,11 @@ export interface DeviceEntry {
   defined: boolean;
 }
 
+/**
+ * The daemon's operations on one mtty library (types, create, remove, list, define, start, stop,
+ * lspci, setserial, reg, sysfs); each fails with the MttyError the CLI prints. The socket server
+ * and InProcessClient both call these.
+ */
 export class MttyService {
   private sessions = new Map<string, GuestSession>();
   private stores = new Map<string, DefinitionStore>();

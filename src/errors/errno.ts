@@ -30,6 +30,7 @@ export const ERRNO = {
   ECONNRESET: 104,
 } as const;
 
+/** An errno name mtty can fail with ('EINVAL', 'ENOSPC', ...); a key of ERRNO. */
 export type ErrnoName = keyof typeof ERRNO;
 
 /** The name of a Linux errno number ("EINVAL" for 22), or undefined for one mtty never uses. */
@@ -85,6 +86,7 @@ export function fail(code: ErrnoName, message: string): never {
   throw new MttyError(code, message);
 }
 
+/** True when `e` is an MttyError (an errno-carrying failure from mtty). */
 export function isMttyError(e: unknown): e is MttyError {
   return e instanceof MttyError;
 }

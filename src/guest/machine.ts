@@ -17,6 +17,9 @@ import type { GuestCpu, Serial8250Port } from './serial8250.js';
 import { legacySetserialLine, Tty, type LegacyPort } from './tty.js';
 import { wireIntx, type IntxWire } from './vfio-intx.js';
 
+/**
+ * Options of a GuestMachine: message style, dmesg hook, legacy ports, whether probing configures the UARTs.
+ */
 export interface GuestOptions {
   /** 'doc' prints the kernel doc's era of messages (no base_baud); 'current' today's. */
   style?: 'current' | 'doc';
@@ -28,6 +31,10 @@ export interface GuestOptions {
   configurePorts?: boolean;
 }
 
+/**
+ * What GuestMachine.attach() set up for one device: the PCI function the BIOS
+ * programmed, the 8250 ports 8250_pci probed, their /dev/ttyS ttys and the INTx wiring.
+ */
 export interface AttachedFunction {
   fn: PciFunction;
   ports: Serial8250Port[];
@@ -35,6 +42,14 @@ export interface AttachedFunction {
   intx: IntxWire;
 }
 
+/**
+ * A small Linux-like guest driving VfioDevices: I/O port space, interrupt controller,
+ * dmesg, and the ttyS table. `attach(device)` runs the kernel doc's step 4 (BIOS
+ * enumeration through config region 7, BAR placement at 0xc150/0xc158, IRQ 10,
+ * 8250_pci probe of 4348:3253); `lspci()`/`setserial()` print what the guest would.
+ * Register accesses follow Linux's 8250 driver (drivers/tty/serial/8250/8250_port.c),
+ * checked against a real guest's trace. Errors: MttyError from the device (errno as VFIO).
+ */
 export class GuestMachine implements GuestCpu {
   readonly io = new IoSpace();
   readonly irqs = new InterruptController();

@@ -9,6 +9,9 @@ import type { HostBackend, HostEvent, HostStatus } from './backend.js';
 import { LoopbackBackend } from './loopback.js';
 import type { HostUart } from './uart-port.js';
 
+/**
+ * A back-end attached to one UART (attachBackend): status, events, kick, and detach (back to loopback).
+ */
 export interface Attachment {
   readonly uart: HostUart;
   readonly backend: HostBackend;

@@ -5,7 +5,7 @@
  *   import { hostOps, HostRegistry } from '../host/index.js';
  *   const lines = new HostRegistry({ onEvent: (u, p, e) => log(e.message) });
  *   for (const [name, fn] of Object.entries(hostOps((uuid) => mtty.bus.device(uuid)?.vendor, lines)))
- *     registerOp(name, fn);
+ *     ops.registerOp(name, fn);   // the daemon's own OpRegistry
  *
  *   host.attach {uuid, port?=0, spec}  -> PortLineStatus (path = pty slave, link = stable link)
  *   host.detach {uuid, port?=0}        -> {uuid, port, spec: 'loopback'}

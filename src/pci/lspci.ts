@@ -24,6 +24,7 @@ export interface LspciFunction {
   driver: string | null;
 }
 
+/** Options of formatLspci: Physical Slot line, `-nn` numeric IDs, hex dump length in 16-byte lines. */
 export interface LspciOptions {
   /** Print "Physical Slot: N" when `fn.slot` is known (default true). */
   physicalSlot?: boolean;

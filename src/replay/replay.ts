@@ -13,6 +13,9 @@ import { Uart, type UartProfile } from '../uart/uart.js';
 import { describeRegister } from '../uart/registers.js';
 import type { Trace, TraceEvent } from './trace.js';
 
+/**
+ * A read replayed: trace line, offset, the value the model returned and the one the trace expected, decoded text.
+ */
 export interface ReplayRead {
   line: number;
   offset: number;
@@ -21,11 +24,15 @@ export interface ReplayRead {
   text: string;
 }
 
+/** A difference between the model and the trace: trace line and a sentence. */
 export interface ReplayMismatch {
   line: number;
   message: string;
 }
 
+/**
+ * What replayTrace found: every read, the mismatches (reads and INTR levels), access and IRQ-change counts.
+ */
 export interface ReplayResult {
   reads: ReplayRead[];
   mismatches: ReplayMismatch[];
@@ -35,6 +42,7 @@ export interface ReplayResult {
   irqChecked: boolean;
 }
 
+/** Options of replayTrace: the UART profile to replay against (default 'pc16550d'). */
 export interface ReplayOptions {
   profile?: UartProfile;
 }
@@ -42,6 +50,10 @@ export interface ReplayOptions {
 type Access = Extract<TraceEvent, { kind: 'access' }>;
 type Irq = Extract<TraceEvent, { kind: 'irq' }>;
 
+/**
+ * Replay a trace against a fresh Uart: writes are applied, reads and INTR levels compared
+ * with the trace (a real Linux 8250 driver's accesses in /work/shared/traces). No I/O.
+ */
 export function replayTrace(trace: Trace, opts: ReplayOptions = {}): ReplayResult {
   // The modem pins of '# initial:' are the line's state at power-up, so they are
   // given at create time (no delta bits, as on a port that was never touched).

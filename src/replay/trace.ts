@@ -14,11 +14,15 @@
  * trace events in such a log are skipped.
  */
 
+/**
+ * One line of a register trace: an access (R/W, offset 0..7, value), an INTR level change, or the initial state.
+ */
 export type TraceEvent =
   | { kind: 'access'; line: number; op: 'R' | 'W'; offset: number; value: number }
   | { kind: 'irq'; line: number; level: boolean }
   | { kind: 'initial'; line: number; writes: { reg: string; offset: number; value: number }[]; modemInputs: number | null };
 
+/** A parsed register trace: its file name and events in order. */
 export interface Trace {
   file: string;
   events: TraceEvent[];
@@ -49,6 +53,10 @@ function parseNumber(tok: string): number | null {
   return null;
 }
 
+/**
+ * Parse a register trace (the native R/W format or QEMU `-trace serial_*` logs, see the
+ * file header). `file` names the input in errors. Throws TraceError (file, line, message).
+ */
 export function parseTrace(text: string, file: string): Trace {
   const events: TraceEvent[] = [];
   let qemuId: string | null = null;

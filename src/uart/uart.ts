@@ -8,8 +8,14 @@ import { fail } from '../errors/errno.js';
 import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, IO_SIZE, type PortSink } from './core.js';
 import { BASE_BAUD, MODEM_CONNECTED } from './registers.js';
 
+/**
+ * UART behaviour: 'pc16550d' follows the National PC16550D datasheet (level INTR);
+ * 'mtty' reproduces the kernel sample's quirks (samples/vfio-mdev/mtty.c: one pulse per event).
+ */
 export type UartProfile = 'pc16550d' | 'mtty';
+/** Where transmitted bytes go: 'loopback' back into the own RX FIFO (mtty.c), 'host' to `onTransmit`. */
 export type Wiring = 'host' | 'loopback';
+/** Options of Uart.create: profile, wiring, modem inputs (MSR high nibble bits), OUT2 gating of INTR. */
 export interface UartOptions {
   profile?: UartProfile;
   wiring?: Wiring;
@@ -17,6 +23,9 @@ export interface UartOptions {
   /** PC-board OUT2 gating of INTR (addition to the contract; default false). */
   out2Gate?: boolean;
 }
+/**
+ * The line as the guest programmed it: divisor (DLL/DLM), baud (bit/s, 115200 / divisor), data bits, parity and stop bits from LCR.
+ */
 export interface LineSettings {
   divisor: number;
   baud: number;
@@ -67,6 +76,14 @@ function copyOut(out: Uint8Array, buf: Uint8Array, n: number): void {
   else for (let i = 0; i < n; i++) out[i] = buf[i]!;
 }
 
+/**
+ * One 16550A UART (PC16550D datasheet), running in the shared WebAssembly core.
+ * `read(offset)`/`write(offset, value)` are register accesses at offsets 0..7 with the chip's
+ * side effects; `peek` reads without them. `receive(byte)` is a byte arriving on SIN;
+ * `advance(ns)` moves its clock for the character timeout (4 character times, ns).
+ * INTR is reported through `onIrqLine` (level) or `onIrqPulse` (profile 'mtty').
+ * Bad arguments and a disposed UART throw MttyError EINVAL; ENOMEM when the core is full.
+ */
 export class Uart implements PortSink {
   /** Slot of this port in the core's table (stays readable after dispose). */
   readonly handle: number;

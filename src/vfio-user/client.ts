@@ -28,17 +28,20 @@ import {
 } from './protocol.js';
 import { decodeVersion, encodeVersion, qemuCapabilities, type Capabilities, type VersionPayload } from './version.js';
 
+/** Per-request options of VfioUserClient: fds to pass with the message (SCM_RIGHTS), no-reply flag. */
 export interface RequestOptions {
   fds?: readonly number[];
   /** Set the no-reply flag; the promise resolves once the message is queued. */
   noReply?: boolean;
 }
 
+/** VFIO_USER_DEVICE_GET_REGION_INFO's reply: the VFIO region info plus the capability chain offset. */
 export interface RegionInfoReply extends RegionInfo {
   argsz: number;
   capOffset: number;
 }
 
+/** A VFIO_USER_DEVICE_SET_IRQS request: flags, index, start, count, and eventfds or booleans. */
 export interface SetIrqsRequest {
   flags: number;
   index: number;
@@ -65,6 +68,11 @@ export function errnoError(errno: number, what: string): MttyError {
   return e;
 }
 
+/**
+ * A vfio-user client (the QEMU side of the protocol, docs/vfio-user.md): `connect(path)`, version
+ * negotiation, device/region/IRQ info, region reads/writes (bytes), SET_IRQS with eventfds. A reply
+ * with an error becomes the MttyError of that errno. Needs the native addon.
+ */
 export class VfioUserClient extends EventEmitter {
   private readonly channel: Channel;
   private readonly pending = new Map<number, Pending>();

@@ -26,6 +26,10 @@ export type PollHandle = { readonly __poll: unique symbol };
 export const POLL_READABLE = 1;
 export const POLL_WRITABLE = 2;
 
+/**
+ * The native addon's calls (native/vfio_user_native.c): UNIX sockets with SCM_RIGHTS, eventfds,
+ * libuv readiness polls. Errors are thrown as Node-style system errors (code, errno, syscall).
+ */
 export interface NativeAddon {
   listen(path: string, backlog?: number): number;
   /** probe: non-blocking; -1 when the listener's backlog is full (alive but busy). */

@@ -29,6 +29,7 @@ export interface VfioUserBus {
   off(event: 'uevent', listener: (ev: { action: string; env: Record<string, string> }) => void): unknown;
 }
 
+/** Options of attachVfioUser: where log lines go (default stderr). */
 export interface AttachOptions {
   log?: (line: string) => void;
 }
@@ -38,6 +39,9 @@ export function attachVfioUser(device: OpenableDevice, socketPath: string, opts:
   return VfioUserServer.listen({ socketPath, open: () => device.open(), name: device.uuid, log: opts.log });
 }
 
+/**
+ * Options of serveVfioUser: the socket directory (created 0700), the bus to follow, log, a socket add/remove hook.
+ */
 export interface ServeOptions {
   /** Directory for the sockets; created 0700 if missing. */
   dir: string;
@@ -47,6 +51,9 @@ export interface ServeOptions {
   onSocket?: (ev: { action: 'add' | 'remove'; uuid: string; path: string; server: VfioUserServer }) => void;
 }
 
+/**
+ * The per-device vfio-user sockets of a bus: live servers by UUID, each device's socket path, close().
+ */
 export interface VfioUserService {
   readonly dir: string;
   /** Live servers by device UUID. */
@@ -56,6 +63,10 @@ export interface VfioUserService {
   close(): Promise<void>;
 }
 
+/**
+ * Serve every mdev on the bus as `<dir>/<uuid>.sock` (0600), following creates and removes
+ * (uevents). One client per device at a time, as a VFIO group has one user.
+ */
 export function serveVfioUser(opts: ServeOptions): VfioUserService {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
