@@ -13,7 +13,7 @@ export type { Wiring, LineSettings };
 export { MODEM_CONNECTED };
 
 /**
- * The host side of one UART (what a back-end drives; the host engineer calls it the port's line):
+ * The host side of one UART (what a back-end drives):
  * wiring, the transmit callback (one byte per call), batched receive with RX FIFO space for
  * flow control, modem inputs (MSR bits 4-7), modem outputs (MCR bits 0-3) and line settings.
  * Get one for a device port with hostUartOf(port).
