@@ -27,6 +27,12 @@ export { parseMdevUuid, mdevUuid, generateMdevUuid } from './mdev/uuid.js';
 export type { DeviceInfo, RegionInfo, IrqInfo, IrqSink, IrqSet, VfioDevice, VfioMigration, MigrationDataFile } from './vfio/api.js';
 export * from './vfio/uapi.js';
 
+// What the vfio core does for every driver: argument checks with the kernel's errno, SET_IRQS
+// validation, and the split of a read()/write() into aligned accesses.
+export { checkPos, checkAccess, checkValue, checkLength } from './vfio/access-checks.js';
+export { validateIrqSet, checkIrqSink, type IrqSetData } from './vfio/set-irqs-validate.js';
+export { alignedChunks, type AlignedChunk } from './vfio/aligned-chunks.js';
+
 // PCI: lspci rendering of a config image.
 export { formatLspci, type LspciFunction, type LspciOptions } from './pci/lspci.js';
 export { lspciHexDump } from './pci/lspci-dump.js';
