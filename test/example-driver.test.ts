@@ -10,6 +10,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Readable, Writable } from 'node:stream';
+import { startDaemon } from 'mtty/control';
+import { main } from '../src/cli/main.js';
 import { loadMtty, ManualClock, MttyError, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_BAR0_REGION_INDEX, regionOffset, type IrqSink } from 'mtty';
 import { attachVfioUser, VfioUserClient, qemuStartup, qemuShutdown, native } from 'mtty/vfio-user';
 import { registerCountdownTimer, TIMER_REG, TIMER_CTRL, TIMER_ID, TICK_NS } from '../examples/countdown-timer.js';
@@ -177,6 +181,40 @@ test('the timer over vfio-user: QEMU start-up, BAR0 writes, INTx on the eventfd'
     await mtty.unload();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('mtty serve --driver: the timer is created, listed and removed through the same CLI', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mtty-ctimer-cli-'));
+  const sock = join(dir, 'control.sock');
+  const driver = fileURLToPath(new URL('../examples/countdown-timer.js', import.meta.url));
+  const logs: string[] = [];
+  const daemon = await startDaemon({ socketPath: sock, configDir: join(dir, 'cfg'), drivers: [driver], log: (l) => logs.push(l) });
+  const run = async (...args: string[]) => {
+    let out = '';
+    let err = '';
+    const w = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+    const code = await main([...args, '--socket', sock], { stdout: w((s) => (out += s)), stderr: w((s) => (err += s)), stdin: Readable.from([]) });
+    return { code, out, err };
+  };
+  try {
+    assert.ok(logs.some((l) => /registered ctimer/.test(l)), logs.join('\n'));
+    const types = await run('types');
+    assert.is(types.code, 0, types.err);
+    assert.match(types.out, /ctimer\n  ctimer-1\n    Available instances: 4\n    Device API: vfio-pci\n    Name: Countdown timer/);
+    assert.is((await run('create', '--type', 'ctimer-1', '--uuid', U1)).code, 0);
+    assert.match((await run('list')).out, new RegExp(`${U1} ctimer ctimer-1`));
+    const dup = await run('create', '--type', 'mtty-1', '--uuid', U1);
+    assert.is(dup.code, 1);
+    assert.match(dup.err, /EEXIST/);
+    assert.is((await run('remove', U1)).code, 0);
+    assert.match((await run('types')).out, /ctimer-1\n    Available instances: 4/);
+  } finally {
+    await daemon.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // A module that is not a driver: EINVAL, and no daemon is left listening.
+  const bad = fileURLToPath(new URL('../examples/embedded.js', import.meta.url));
+  assert.is(await errnoAsync(startDaemon({ socketPath: join(tmpdir(), `mtty-bad-${process.pid}.sock`), drivers: [bad] })), 'EINVAL');
 });
 
 test.run();

@@ -12,7 +12,7 @@ import { mdevctlShellLine } from '../sysfs-export/index.js';
 const serve: CliCommand = {
   summary: 'run the mtty daemon (owns the devices; other verbs talk to it)',
   usage:
-    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR] [--sysfs-root DIR]\n' +
+    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR] [--sysfs-root DIR] [--driver FILE]...\n' +
     '  --socket PATH     control socket (default $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-$UID/control.sock)\n' +
     '  --ports N         size of the shared port pool (default 24, as MAX_MTTYS)\n' +
     "  --profile P       UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
@@ -30,6 +30,7 @@ const serve: CliCommand = {
       'no-autostart': { type: 'boolean' },
       'vfio-user': { type: 'string' },
       'sysfs-root': { type: 'string' },
+      driver: { type: 'string', multiple: true },
     });
     const profile = optString(p, 'profile');
     if (profile !== undefined && profile !== 'mtty' && profile !== 'pc16550d') throw new UsageError(`--profile must be mtty or pc16550d, got '${profile}'`);
@@ -44,6 +45,7 @@ const serve: CliCommand = {
       autostart: !flag(p, 'no-autostart'),
       vfioUserDir: optString(p, 'vfio-user'),
       sysfsRoot: optString(p, 'sysfs-root'),
+      drivers: (p.values.driver as string[] | undefined) ?? [],
       log,
       onShutdownRequest: () => stop(),
     });

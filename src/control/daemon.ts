@@ -9,6 +9,9 @@ import { HostRegistry, hostOps } from '../host/index.js';
 import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
 import { SysfsExporter } from '../sysfs-export/index.js';
 import type { Clock } from '../clock/clock.js';
+import { fail } from '../errors/errno.js';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { builtinOps } from './ops.js';
 import { ControlServer } from './server.js';
 import { MttyService, type MttyLibrary } from './service.js';
@@ -34,6 +37,12 @@ export interface DaemonOptions {
   log?: (line: string) => void;
   /** A client sent the `shutdown` op. */
   onShutdownRequest?: () => void;
+  /**
+   * Vendor driver modules to register beside mtty (`mtty serve --driver FILE`): each
+   * exports `register(bus, { clock })` (see examples/countdown-timer.ts). EINVAL when a
+   * module has no such function; its own errors (EEXIST for a taken parent name) as thrown.
+   */
+  drivers?: readonly string[];
 }
 
 /** A running daemon: its server and service, what autostart did, the sysfs export, and close(). */
@@ -44,6 +53,16 @@ export interface Daemon {
   /** Set with `sysfsRoot`. */
   sysfsExport: SysfsExporter | null;
   close(): Promise<void>;
+}
+
+/** Import a vendor driver module and let it register its parent on the daemon's bus. */
+async function registerDriverModule(file: string, bus: MttyLibrary['bus'], clock: Clock | undefined, log: (line: string) => void): Promise<void> {
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as { register?: unknown };
+  if (typeof mod.register !== 'function') fail('EINVAL', `${file} does not export register(bus, { clock }), so it is not a vendor driver module`);
+  const before = new Set(bus.parents.map((p) => p.name));
+  await (mod.register as (bus: MttyLibrary['bus'], ctx: { clock?: Clock }) => unknown)(bus, { clock });
+  const added = bus.parents.map((p) => p.name).filter((n) => !before.has(n));
+  log(`driver ${file}: registered ${added.length ? added.join(', ') : 'no parent'}`);
 }
 
 /**
@@ -60,6 +79,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     configDir: opts.configDir ?? defaultConfigDir(),
     library: opts.library,
   });
+  for (const file of opts.drivers ?? []) await registerDriverModule(file, service.mtty.bus, opts.clock, log);
   const ops = builtinOps();
   const hosts = new HostRegistry({ onEvent: (uuid, port, e) => log(`host ${uuid}/${port}: ${e.message}`) });
   const lookup = (uuid: string) => {
