@@ -11,6 +11,7 @@ import { deviceApiSection } from './device-api.js';
 import { loopbackSection } from './loopback.js';
 import { lifecycleSection } from './lifecycle.js';
 import { irqLatencySection } from './irq-latency.js';
+import { cliStartupSection } from './cli-startup.js';
 
 export interface BenchRow {
   workload: string;
@@ -29,7 +30,7 @@ export interface BenchSection {
   run(log: (line: string) => void): Promise<BenchRow[]>;
 }
 
-export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection];
+export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, cliStartupSection];
 
 export function machine(): Record<string, string | number> {
   const c = cpus();

@@ -57,7 +57,7 @@ test('npm pack: declarations, wasm and the linux-x64 prebuilt addon; no tests or
   tarball = join(WORK, info!.filename);
   const files = info!.files.map((f) => f.path);
   assert.equal(files.filter((f) => /(^|\/)(test|bench)\//.test(f) || /\.test\.js$/.test(f)), [], 'no test or bench files');
-  for (const want of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/control/index.d.ts', 'dist/src/vfio-user/index.d.ts', 'dist/wasm/uart.wasm', 'bin/mtty.js', 'dist/src/cli/verbs.json', 'binding.gyp', 'native/vfio_user_native.c', 'docs/api.md']) {
+  for (const want of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/control/index.d.ts', 'dist/src/vfio-user/index.d.ts', 'dist/wasm/uart.wasm', 'bin/mtty.cjs', 'dist/src/cli/verbs.json', 'binding.gyp', 'native/vfio_user_native.c', 'docs/api.md']) {
     assert.ok(files.includes(want), `${want} is packed`);
   }
   assert.ok(files.some((f) => /^prebuilds\/linux-x64\/.+\.node$/.test(f)), 'prebuilt addon for linux-x64');

@@ -6,8 +6,9 @@
  * verb module at all, and a verb loads only its own area's module. That needs
  * to know which area holds a verb without importing every area, so the build
  * writes verbs.json beside the compiled main.js (src/cli/verb-index.ts: verb,
- * summary, index into AREAS). Run from source (tsx) there is no verbs.json and
- * every area is loaded, which is only slower.
+ * summary, index into AREAS, and the help and version texts that bin/mtty.cjs
+ * prints without loading this module). Run from source (tsx) there is no
+ * verbs.json and every area is loaded, which is only slower.
  */
 import { readFileSync } from 'node:fs';
 import type { CliCommand, CliIO } from './types.js';
@@ -55,13 +56,20 @@ export async function loadAllCommands(): Promise<Map<string, { cmd: CliCommand; 
   return table;
 }
 
-function help(rows: ReadonlyArray<{ verb: string; summary: string }>, io: CliIO): void {
-  io.stdout.write('usage: mtty <command> [options]\n\ncommands:\n');
+/** The text of `mtty help` (also rendered into verbs.json for bin/mtty.cjs). */
+export function helpText(rows: ReadonlyArray<{ verb: string; summary: string }>): string {
   const width = Math.max(...rows.map((r) => r.verb.length));
-  for (const r of [...rows].sort((a, b) => a.verb.localeCompare(b.verb))) {
-    io.stdout.write(`  ${r.verb.padEnd(width)}  ${r.summary}\n`);
-  }
-  io.stdout.write('\nRun "mtty <command> --help" for its options.\n');
+  const lines = [...rows].sort((a, b) => a.verb.localeCompare(b.verb)).map((r) => `  ${r.verb.padEnd(width)}  ${r.summary}\n`);
+  return `usage: mtty <command> [options]\n\ncommands:\n${lines.join('')}\nRun "mtty <command> --help" for its options.\n`;
+}
+
+/** The text of `mtty --version`. */
+export function versionText(): string {
+  return `mtty ${version()}\n`;
+}
+
+function help(rows: ReadonlyArray<{ verb: string; summary: string }>, io: CliIO): void {
+  io.stdout.write(helpText(rows));
 }
 
 /** The package's version (package.json two folders above dist/src/cli, or src/cli from source). */
@@ -93,7 +101,7 @@ async function findCommand(verb: string): Promise<{ cmd: CliCommand | undefined;
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb === '--version' || verb === '-V') {
-    io.stdout.write(`mtty ${version()}\n`);
+    io.stdout.write(versionText());
     return 0;
   }
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
