@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { main } from '../src/cli/main.js';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
-import { collectApi, entryPoints, packageRoot, renderApiDoc } from './support/api-doc.js';
+import { collectApi, entryPoints, generatedPart, packageRoot, renderApiDoc } from './support/api-doc.js';
 
 const ROOT = packageRoot();
 const api = collectApi(ROOT);
@@ -24,8 +24,9 @@ test('every export of every entry point has a docstring', () => {
 });
 
 test('docs/api.md is what the declarations generate (npm run docs:api)', () => {
-  const committed = readFileSync(join(ROOT, 'docs/api.md'), 'utf8');
-  assert.fixture(committed, renderApiDoc(api));
+  const committed = generatedPart(readFileSync(join(ROOT, 'docs/api.md'), 'utf8'));
+  assert.ok(committed, 'docs/api.md has its generated part');
+  assert.fixture(committed!, renderApiDoc(api));
 });
 
 test('the barrel exports the user-facing API and not the internals', () => {
