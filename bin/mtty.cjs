@@ -8,9 +8,18 @@
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
+// Output into a closed pipe (`mtty help | head -1`) ends the command quietly,
+// as a reader that has seen enough is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e && e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 const argv = process.argv.slice(2);
 const first = argv[0];
-const quick = argv.length <= 1 && (first === undefined || ['help', '--help', '-h', '--version', '-V'].includes(first));
+const quick = argv.length <= 1 && (first === undefined || ['help', '--help', '-h', '--version', '-V', 'version'].includes(first));
 let index = null;
 if (quick) {
   try {
@@ -20,7 +29,7 @@ if (quick) {
   }
 }
 if (index && typeof index.helpText === 'string' && typeof index.versionText === 'string') {
-  process.stdout.write(first === '--version' || first === '-V' ? index.versionText : index.helpText);
+  process.stdout.write(first === '--version' || first === '-V' || first === 'version' ? index.versionText : index.helpText);
   process.exitCode = first === undefined ? 2 : 0;
 } else {
   import('../dist/src/cli/main.js')

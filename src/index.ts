@@ -45,12 +45,9 @@ export { REG, IER, IIR, FCR, LCR, MCR, LSR, MSR, BASE_BAUD, registerName, descri
 export { GuestMachine, type GuestOptions, type AttachedFunction } from './guest/index.js';
 export type { Tty } from './guest/tty.js';
 
-// Host back-ends of a port (loopback, pty, serial device).
+// Host back-ends of a port (loopback, pty, serial device): createBackend(spec), then backend.attach(port).
 export { parseSpec, formatSpec, type BackendSpec, type BackendKind } from './host/spec.js';
 export { createBackend, type CreateBackendOptions } from './host/create.js';
-export { attachBackend, type Attachment } from './host/attach.js';
-export { hostUartOf } from './host/port-adapter.js';
-export type { HostUart } from './host/uart-port.js';
 export type { HostBackend, HostEvent, HostStatus, HostState } from './host/backend.js';
 
 // Register-trace replay (mtty replay).

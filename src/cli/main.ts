@@ -60,7 +60,7 @@ export async function loadAllCommands(): Promise<Map<string, { cmd: CliCommand; 
 export function helpText(rows: ReadonlyArray<{ verb: string; summary: string }>): string {
   const width = Math.max(...rows.map((r) => r.verb.length));
   const lines = [...rows].sort((a, b) => a.verb.localeCompare(b.verb)).map((r) => `  ${r.verb.padEnd(width)}  ${r.summary}\n`);
-  return `usage: mtty <command> [options]\n\ncommands:\n${lines.join('')}\nRun "mtty <command> --help" for its options.\n`;
+  return `usage: mtty <command> [options]       mtty --version\n\ncommands:\n${lines.join('')}\nRun "mtty <command> --help" for its options.\n`;
 }
 
 /** The text of `mtty --version`. */
@@ -100,7 +100,7 @@ async function findCommand(verb: string): Promise<{ cmd: CliCommand | undefined;
 /** Run `mtty <argv>`; resolves to the exit status (0 ok, 1 failed operation, 2 bad usage). */
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [verb, ...rest] = argv;
-  if (verb === '--version' || verb === '-V') {
+  if (verb === '--version' || verb === '-V' || verb === 'version') {
     io.stdout.write(versionText());
     return 0;
   }
