@@ -12,6 +12,7 @@ import { Writable } from 'node:stream';
 import { main } from '../src/cli/main.js';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
+import { tmpdir } from 'node:os';
 import { collectApi, entryPoints, generatedPart, packageRoot, renderApiDoc } from './support/api-doc.js';
 
 const ROOT = packageRoot();
@@ -152,6 +153,20 @@ test('a verb loads only its own area, and the wasm only when it touches a UART',
   const replay = modulesLoadedBy(['replay', '--help']);
   assert.ok(replay.includes('dist/src/cli/replay.js'));
   assert.not.ok(replay.includes('dist/src/cli/devices.js'));
+});
+
+test('MTTY_NO_ADDON=1 (the addon treated as absent): the demo runs; attach and serve --vfio-user say what is missing', () => {
+  const env = { ...process.env, MTTY_NO_ADDON: '1' };
+  const demo = spawnSync(process.execPath, [join(ROOT, 'dist/examples/walkthrough.js')], { encoding: 'utf8', env });
+  assert.is(demo.status, 0, demo.stderr);
+  assert.match(demo.stdout, /ttyS1 at I\/O 0xc150 \(irq = 10\) is a 16550A/);
+  const sock = join(tmpdir(), `mtty-noaddon-${process.pid}.sock`);
+  const attach = spawnSync(process.execPath, [join(ROOT, 'bin/mtty.cjs'), 'attach', '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001', '--socket', sock], { encoding: 'utf8', env });
+  assert.is(attach.status, 1);
+  assert.match(attach.stderr, /^mtty attach: ENOENT \(No such file or directory\): the vfio-user native addon .* is not available.*MTTY_NO_ADDON=1 is set.*apt-get install build-essential python3/s);
+  const serve = spawnSync(process.execPath, [join(ROOT, 'bin/mtty.cjs'), 'serve', '--vfio-user', join(tmpdir(), 'mtty-noaddon-vu'), '--socket', sock], { encoding: 'utf8', env });
+  assert.is(serve.status, 1);
+  assert.match(serve.stderr, /^mtty serve: ENOENT .*native addon/);
 });
 
 test.run();

@@ -166,6 +166,11 @@ test('without a prebuilt addon and without a C toolchain: install succeeds, demo
   assert.match(attach.stderr, /^mtty attach: ENOENT \(No such file or directory\): the vfio-user native addon \(fd passing over SCM_RIGHTS\) is not available/);
   assert.match(attach.stderr, /apt-get install build-essential python3/);
 
+  const serve = run(mttyBin, ['serve', '--vfio-user', join(WORK, 'vu'), '--socket', join(WORK, 'c.sock')], { cwd: dir, env });
+  assert.is(serve.status, 1, 'serve --vfio-user refuses to start');
+  assert.match(serve.stderr, /^mtty serve: ENOENT \(No such file or directory\): the vfio-user native addon/);
+  assert.not.ok(existsSync(join(WORK, 'c.sock')), 'no daemon was left listening');
+
   // The lab: its server starts and serves the page.
   const lab = spawn(mttyBin, ['lab', '--port', '0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   try {

@@ -6,7 +6,7 @@
  * and listen on the control socket.
  */
 import { HostRegistry, hostOps } from '../host/index.js';
-import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
+import { native, serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
 import { SysfsExporter } from '../sysfs-export/index.js';
 import type { Clock } from '../clock/clock.js';
 import { fail } from '../errors/errno.js';
@@ -72,6 +72,9 @@ async function registerDriverModule(file: string, bus: MttyLibrary['bus'], clock
  */
 export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   const log = opts.log ?? (() => undefined);
+  // Serving vfio-user needs the fd-passing addon: without it, refuse to start (ENOENT naming
+  // what to install) rather than fail later, once per device, in the log.
+  if (opts.vfioUserDir) native();
   const service = await MttyService.start({
     ports: opts.ports,
     profile: opts.profile,
