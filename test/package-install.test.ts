@@ -53,7 +53,8 @@ test.after(() => rmSync(WORK, { recursive: true, force: true }));
 test('npm pack: declarations, wasm and the linux-x64 prebuilt addon; no tests or benchmarks', () => {
   const r = npm(['pack', '--json', '--pack-destination', WORK], ROOT);
   assert.is(r.status, 0, r.stderr);
-  const [info] = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
+  // The JSON starts at a line holding only '[' (lifecycle scripts may print before it).
+  const [info] = JSON.parse(r.stdout.slice(r.stdout.search(/^\[$/m))) as { filename: string; files: { path: string }[] }[];
   tarball = join(WORK, info!.filename);
   const files = info!.files.map((f) => f.path);
   assert.equal(files.filter((f) => /(^|\/)(test|bench)\//.test(f) || /\.test\.js$/.test(f)), [], 'no test or bench files');
