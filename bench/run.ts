@@ -12,6 +12,7 @@ import { loopbackSection } from './loopback.js';
 import { lifecycleSection } from './lifecycle.js';
 import { irqLatencySection } from './irq-latency.js';
 import { cliStartupSection } from './cli-startup.js';
+import { vmSection } from './vm.js';
 
 export interface BenchRow {
   workload: string;
@@ -31,6 +32,8 @@ export interface BenchSection {
 }
 
 export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, cliStartupSection];
+/** Run only when named (`npm run bench -- vm`): they boot a real guest. */
+export const namedOnly: BenchSection[] = [vmSection];
 
 export function machine(): Record<string, string | number> {
   const c = cpus();
@@ -55,7 +58,10 @@ export async function main(): Promise<void> {
     machine: m,
     sections: [],
   };
-  for (const s of sections) {
+  // `npm run bench -- NAME...` runs only those sections, and then leaves results.json alone.
+  const names = process.argv.slice(2);
+  const chosen = names.length ? [...sections, ...namedOnly].filter((s) => names.includes(s.name)) : sections;
+  for (const s of chosen) {
     console.log(`\n[${s.name}] ${s.description}`);
     const rows = await s.run((line) => console.log(`  ${line}`));
     const w = Math.max(...rows.map((r) => r.workload.length));
@@ -67,6 +73,7 @@ export async function main(): Promise<void> {
     }
     out.sections.push({ name: s.name, description: s.description, rows });
   }
+  if (names.length) return;
   const file = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`\nwrote ${file}`);

@@ -74,11 +74,18 @@ test('interrupt line: only the first byte of a wider write at 0x3c is taken', ()
   assert.is(c.read(0x3c, 1), 0x0b);
 });
 
-test('reads and writes past 0xfe are EINVAL (the kernel reads out of bounds)', () => {
+test('0xff and the dword at 0xfc read zeros past the image (as the sample); past 0x100 is EINVAL', () => {
   const c = new MttyConfigSpace(2);
-  expectErrnoSync(() => c.read(0xff, 1), 'EINVAL');
-  expectErrnoSync(() => c.read(0xfc, 4), 'EINVAL');
-  expectErrnoSync(() => c.read(0xfe, 2), 'EINVAL');
+  assert.is(c.size, 0xff, 'the image (and region 7) stays 255 bytes');
+  assert.is(c.read(0xff, 1), 0);
+  assert.is(c.read(0xfc, 4), 0);
+  assert.is(c.read(0xfe, 2), 0);
+  c.write(0xfc, 4, 0xffffffff); // dropped, as the sample drops writes it does not handle
+  c.write(0xff, 1, 0x55);
+  assert.is(c.read(0xfc, 4), 0);
+  assert.is(c.bytes().length, 0xff);
+  expectErrnoSync(() => c.read(0x100, 1), 'EINVAL');
+  expectErrnoSync(() => c.read(0xfe, 4), 'EINVAL');
   expectErrnoSync(() => c.write(0x100, 1, 0), 'EINVAL');
   expectErrnoSync(() => c.load(new Uint8Array(256)), 'EINVAL');
 });

@@ -88,12 +88,33 @@ test('bad accesses are EINVAL and change nothing', async () => {
   expectErrnoSync(() => dev.read(Number.NaN, 1), 'EINVAL');
   expectErrnoSync(() => dev.write(BAR0 + 7, 1, 0x100), 'EINVAL');
   expectErrnoSync(() => dev.write(BAR0 + 7, 1, 1.5), 'EINVAL');
-  expectErrnoSync(() => dev.write(CFG + 0xfc, 4, 0), 'EINVAL');
+  expectErrnoSync(() => dev.write(CFG + 0x100, 4, 0), 'EINVAL');
   expectErrnoSync(() => dev.setIrqs(null as never), 'EINVAL');
   const single = type1.create().open();
   expectErrnoSync(() => single.read(BAR1, 1), 'EINVAL');
   assert.is(dev.read(BAR0 + 7, 1), 0x5a);
   assert.equal(dev.readBytes(CFG, 255), cfgBefore);
+});
+
+test('config: read(7 << 40 | 0xfc, 4) on an mtty-2 answers 0 as the sample does; region 7 still reports 255 bytes', async () => {
+  const { dev } = await openDual();
+  assert.is(dev.getRegionInfo(VFIO_PCI_CONFIG_REGION_INDEX).size, 0xff);
+  assert.is(dev.read(7 * 2 ** 40 + 0xfc, 4), 0);
+  assert.is(dev.read(CFG + 0xf8, 4), 0);
+  assert.is(dev.read(CFG + 0xfc, 2), 0);
+  assert.is(dev.read(CFG + 0xfe, 1), 0);
+  assert.is(dev.read(CFG + 0xff, 1), 0);
+  // A full 256-byte dump (hexdump of sysfs config, lspci -xxx): the image then one zero byte.
+  const all = dev.readBytes(CFG, 256);
+  assert.is(all.length, 256);
+  assert.equal(all.subarray(0, 255), dev.readBytes(CFG, 255));
+  assert.is(all[255], 0);
+  assert.is(all[0], 0x48);
+  dev.write(CFG + 0xfc, 4, 0x12345678); // dropped, not stored
+  assert.is(dev.read(CFG + 0xfc, 4), 0);
+  expectErrnoSync(() => dev.read(CFG + 0x100, 1), 'EINVAL');
+  expectErrnoSync(() => dev.read(CFG + 0xfd, 4), 'EINVAL');
+  expectErrnoSync(() => dev.read(CFG + 0xfc, 3 as 1), 'EINVAL');
 });
 
 test('readBytes/writeBytes: split into aligned chunks; any bad chunk EFAULT with nothing done', async () => {
@@ -105,7 +126,8 @@ test('readBytes/writeBytes: split into aligned chunks; any bad chunk EFAULT with
   // 2 bytes at BAR0+7 would run past the 8-byte BAR: EFAULT, and SCR keeps its value.
   expectErrnoSync(() => dev.writeBytes(BAR0 + 7, Uint8Array.of(0x01, 0x02)), 'EFAULT');
   assert.is(dev.read(BAR0 + 7, 1), 0x77);
-  expectErrnoSync(() => dev.readBytes(CFG + 0xfe, 2), 'EFAULT');
+  expectErrnoSync(() => dev.readBytes(CFG + 0xff, 2), 'EFAULT');
+  expectErrnoSync(() => dev.readBytes(CFG, 257), 'EFAULT');
   expectErrnoSync(() => dev.readBytes(regionOffset(3), 4), 'EFAULT');
   expectErrnoSync(() => dev.writeBytes(BAR0, [1, 2] as unknown as Uint8Array), 'EFAULT');
   expectErrnoSync(() => dev.readBytes(BAR0, -1), 'EINVAL');

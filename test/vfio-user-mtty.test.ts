@@ -36,6 +36,13 @@ test('mtty-2 over vfio-user: QEMU start-up, INTx on IER=THRI, UNMASK, loopback e
     assert.is(dv, 0x32534348, 'config dword 0 reads "HCS2"');
     assert.is(Buffer.from(r.config).readUInt32LE(8), 0x07000210);
     assert.is(r.intx!.resampleErrno, 25);
+    // The last config dword (a guest's full dump reads it): zeros, as the sample; past 256 EFAULT.
+    assert.equal([...(await client.regionRead(7, 0xfc, 4))], [0, 0, 0, 0]);
+    assert.equal((await client.regionRead(7, 0, 256)).subarray(0, 255), r.config.subarray(0, 255));
+    await client.regionRead(7, 0xfd, 4).then(
+      () => assert.unreachable('a read past 256 bytes must fail'),
+      (e: { code?: string }) => assert.is(e.code, 'EFAULT'),
+    );
 
     const efd = r.intx!.eventfd;
     assert.is(n.eventfdRead(efd), -1);

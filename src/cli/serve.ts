@@ -12,13 +12,14 @@ import { mdevctlShellLine } from '../sysfs-export/index.js';
 const serve: CliCommand = {
   summary: 'run the mtty daemon (owns the devices; other verbs talk to it)',
   usage:
-    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR] [--sysfs-root DIR] [--driver FILE]...\n' +
+    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR [--record FILE]] [--sysfs-root DIR] [--driver FILE]...\n' +
     '  --socket PATH     control socket (default $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-$UID/control.sock)\n' +
     '  --ports N         size of the shared port pool (default 24, as MAX_MTTYS)\n' +
     "  --profile P       UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
     '  --config-dir DIR  definitions to autostart (default $XDG_CONFIG_HOME/mtty)\n' +
     '  --no-autostart    do not start "auto" definitions\n' +
     '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU)\n' +
+    "  --record FILE     write every vfio-user client's accesses to FILE (mtty replay format, a DEVICE column per port)\n" +
     '  --sysfs-root DIR  mirror /sys under DIR for the real mdevctl (MDEVCTL_ENV_ROOT=DIR, or the unshare line printed at start)\n' +
     '                    (DIR/sys is the daemon\'s and is deleted on exit; a failed create/remove is only logged here)',
   async run(argv: string[], io: CliIO) {
@@ -29,11 +30,15 @@ const serve: CliCommand = {
       'config-dir': { type: 'string' },
       'no-autostart': { type: 'boolean' },
       'vfio-user': { type: 'string' },
+      record: { type: 'string' },
       'sysfs-root': { type: 'string' },
       driver: { type: 'string', multiple: true },
     });
     const profile = optString(p, 'profile');
     if (profile !== undefined && profile !== 'mtty' && profile !== 'pc16550d') throw new UsageError(`--profile must be mtty or pc16550d, got '${profile}'`);
+    if (optString(p, 'record') !== undefined && optString(p, 'vfio-user') === undefined) {
+      throw new UsageError('--record FILE records vfio-user clients: add --vfio-user DIR');
+    }
     const log = (line: string) => io.stderr.write(`mtty serve: ${line}\n`);
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
@@ -44,6 +49,7 @@ const serve: CliCommand = {
       configDir: optString(p, 'config-dir'),
       autostart: !flag(p, 'no-autostart'),
       vfioUserDir: optString(p, 'vfio-user'),
+      recordFile: optString(p, 'record'),
       sysfsRoot: optString(p, 'sysfs-root'),
       drivers: (p.values.driver as string[] | undefined) ?? [],
       log,

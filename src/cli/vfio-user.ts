@@ -16,11 +16,13 @@ import { flag, optString, parse } from './args.js';
 import { parseMdevUuid } from '../mdev/uuid.js';
 
 const ATTACH_USAGE =
-  'usage: mtty attach <uuid> --socket PATH [--type mtty-1|mtty-2] [--profile mtty|pc16550d]\n' +
+  'usage: mtty attach <uuid> --socket PATH [--type mtty-1|mtty-2] [--profile mtty|pc16550d] [--record FILE]\n' +
   '  Create mdev <uuid> in this process and serve it over vfio-user on PATH (mode 0600)\n' +
   '  until Ctrl-C. One client (QEMU) at a time; reconnecting is fine.\n' +
   '  --type      mdev type to create (default mtty-2, two ports)\n' +
   "  --profile   UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
+  "  --record    write every access the client makes to FILE (mtty replay's trace format;\n" +
+  '              check it with: mtty replay --check FILE)\n' +
   '  QEMU >= 10.1:  -device \'{"driver":"vfio-user-pci","socket":{"path":"PATH","type":"unix"}}\'';
 
 const LSPCI_USAGE =
@@ -33,7 +35,7 @@ const attach: CliCommand = {
   summary: 'serve an mtty device over vfio-user (for QEMU vfio-user-pci) in the foreground',
   usage: ATTACH_USAGE,
   async run(argv: string[], io: CliIO): Promise<number> {
-    const p = parse(argv, { socket: { type: 'string' }, type: { type: 'string' }, profile: { type: 'string' } }, 1);
+    const p = parse(argv, { socket: { type: 'string' }, type: { type: 'string' }, profile: { type: 'string' }, record: { type: 'string' } }, 1);
     const uuidText = p.positionals[0];
     if (!uuidText) throw new UsageError('missing <uuid>');
     const socketPath = optString(p, 'socket');
@@ -58,10 +60,21 @@ const attach: CliCommand = {
     }
     const log = (line: string) => io.stderr.write(`mtty attach: ${line}\n`);
     let server;
+    let recorder: import('../replay/record.js').TraceRecorder | undefined;
     try {
       const mdev = type.create(uuid);
-      server = attachVfioUser(mdev, socketPath, { log });
+      const recordFile = optString(p, 'record');
+      let wrap;
+      if (recordFile) {
+        const { TraceRecorder } = await import('../replay/record.js');
+        const { mttyRecordingWrap } = await import('../mtty/record-target.js');
+        recorder = new TraceRecorder(recordFile);
+        wrap = mttyRecordingWrap(recorder);
+        log(`recording every access to ${recordFile}`);
+      }
+      server = attachVfioUser(mdev, socketPath, { log, wrap });
     } catch (e) {
+      recorder?.close();
       await mtty.unload();
       throw e;
     }
@@ -82,6 +95,7 @@ const attach: CliCommand = {
       process.on('SIGTERM', onSignal);
     });
     await server.close();
+    recorder?.close();
     await mtty.unload();
     return 0;
   },

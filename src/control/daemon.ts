@@ -7,6 +7,8 @@
  */
 import { HostRegistry, hostOps } from '../host/index.js';
 import { native, serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
+import { TraceRecorder } from '../replay/record.js';
+import { mttyRecordingWrap } from '../mtty/record-target.js';
 import { SysfsExporter } from '../sysfs-export/index.js';
 import type { Clock } from '../clock/clock.js';
 import { fail } from '../errors/errno.js';
@@ -31,6 +33,8 @@ export interface DaemonOptions {
   autostart?: boolean;
   /** Serve each device as <dir>/<uuid>.sock for QEMU's vfio-user-pci. */
   vfioUserDir?: string;
+  /** Record every vfio-user client's accesses to this file (mtty replay format; needs vfioUserDir). */
+  recordFile?: string;
   /** Materialize /sys under this directory for the real mdevctl (src/sysfs-export); DIR/sys is removed on close. */
   sysfsRoot?: string;
   library?: MttyLibrary;
@@ -96,8 +100,14 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
 
   let vfioUser: VfioUserService | null = null;
   let sysfsExport: SysfsExporter | null = null;
+  let recorder: TraceRecorder | null = null;
   try {
-    if (opts.vfioUserDir) vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log });
+    if (opts.recordFile && !opts.vfioUserDir) fail('EINVAL', '--record records vfio-user clients: it needs --vfio-user DIR');
+    if (opts.recordFile) {
+      recorder = new TraceRecorder(opts.recordFile);
+      log(`recording every vfio-user access to ${opts.recordFile}`);
+    }
+    if (opts.vfioUserDir) vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log, wrap: recorder ? mttyRecordingWrap(recorder) : undefined });
     if (opts.sysfsRoot) sysfsExport = SysfsExporter.start({ root: opts.sysfsRoot, sysfs: service.mtty.sysfs, bus: service.mtty.bus, log });
     const autostarted = opts.autostart === false ? { started: [], failed: [] } : await service.autostart();
     for (const f of autostarted.failed) log(`autostart ${f.uuid} failed: ${f.error}`);
@@ -112,6 +122,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
           await server.close();
           await sysfsExport?.close();
           await vfioUser?.close();
+          recorder?.close();
           await hosts.closeAll();
         })();
         return closing;
@@ -121,6 +132,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     await server.close();
     await sysfsExport?.close();
     await vfioUser?.close();
+    recorder?.close();
     throw e;
   }
 }

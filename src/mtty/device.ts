@@ -2,6 +2,7 @@ import type { Clock } from '../clock/clock.js';
 import { fail, isMttyError } from '../errors/errno.js';
 import type { MdevVendorDevice } from '../mdev/driver.js';
 import { MttyConfigSpace } from '../pci/mtty-config-space.js';
+import { PCI_CFG_SPACE_SIZE } from '../pci/mtty-config-image.js';
 import type { DeviceInfo, IrqInfo, IrqSet, RegionInfo } from '../vfio/api.js';
 import { checkAccess, checkLength, checkPos, checkValue } from '../vfio/access-checks.js';
 import { alignedChunks } from '../vfio/aligned-chunks.js';
@@ -54,7 +55,9 @@ export interface MttyDeviceOptions {
  *   state; the sample resets only the latter. Config space and the IRQ
  *   set-up are kept, as in the sample (the VMM owns those).
  * - Accesses past the end of a region, to an empty region, or misaligned,
- *   fail EINVAL instead of touching memory out of bounds.
+ *   fail EINVAL instead of touching memory out of bounds. The one exception
+ *   is config space: the region reports 255 bytes but reads up to 0xff
+ *   succeed with zeros past the image, as the sample's unchecked copy gives.
  */
 export class MttyDevice implements MdevVendorDevice {
   readonly uuid: string;
@@ -287,6 +290,14 @@ export class MttyDevice implements MdevVendorDevice {
     if (index >= VFIO_PCI_NUM_REGIONS) fail('EINVAL', `offset 0x${pos.toString(16)} is in region ${index}, which does not exist`);
     const regionSize = mttyRegionSize(index, this.nrPorts);
     if (regionSize === 0) fail('EINVAL', `region ${index} is empty on this device; nothing can be read or written there`);
+    // The config region reports 255 bytes (as the sample) but answers the whole
+    // 256-byte PCI config space, zeros past the image (MttyConfigSpace).
+    if (index === VFIO_PCI_CONFIG_REGION_INDEX) {
+      if (offset + size > PCI_CFG_SPACE_SIZE) {
+        fail('EINVAL', `PCI config space is 0x${PCI_CFG_SPACE_SIZE.toString(16)} bytes; a ${size}-byte access at 0x${offset.toString(16)} does not fit`);
+      }
+      return { index, offset };
+    }
     if (offset + size > regionSize) {
       fail('EINVAL', `region ${index} is ${regionSize} bytes; a ${size}-byte access at 0x${offset.toString(16)} does not fit`);
     }

@@ -7,6 +7,15 @@
 /** MTTY_CONFIG_SPACE_SIZE: 0xff, not 0x100 (region 7 reports 255). */
 export const MTTY_CONFIG_SPACE_SIZE = 0xff;
 
+/**
+ * PCI_CFG_SPACE_SIZE (include/uapi/linux/pci_regs.h): the 256 bytes a
+ * guest's config accesses can reach. The sample reads past its 255-byte
+ * array without a bounds check (a zeroed allocation in practice), so a
+ * dword at 0xfc answers zeros rather than failing; we accept accesses up to
+ * here and read 0 past the image.
+ */
+export const PCI_CFG_SPACE_SIZE = 0x100;
+
 export const PCI_VENDOR_ID = 0x00;
 export const PCI_COMMAND = 0x04;
 export const PCI_BASE_ADDRESS_0 = 0x10;

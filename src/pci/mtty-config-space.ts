@@ -6,6 +6,7 @@ import {
   PCI_BASE_ADDRESS_2,
   PCI_BASE_ADDRESS_3,
   PCI_BASE_ADDRESS_4,
+  PCI_CFG_SPACE_SIZE,
   PCI_INTERRUPT_LINE,
   buildMttyConfigImage,
 } from './mtty-config-image.js';
@@ -24,9 +25,14 @@ const BAR_SIZE_MASK = (~(MTTY_IO_BAR_SIZE - 1)) >>> 0;
  * else (command, status, pin, ROM, vendor area) is silently ignored, which
  * is why a guest can never turn I/O decoding off.
  *
- * Deviation: the kernel copies reads straight out of its 255-byte array
- * without a bounds check, so a read at 0xff or a dword at 0xfc reads past
- * the allocation. Here any access that does not fit in 0x00-0xfe is EINVAL.
+ * Past the image: the kernel copies reads straight out of its 255-byte
+ * array without a bounds check, so a dword at 0xfc (the last one a full
+ * config dump reads: lspci -xxx, hexdump of sysfs config) or a byte at 0xff
+ * reads past the allocation; the guest sees zeros and nothing is logged.
+ * Here any access inside the 256 bytes of PCI config space succeeds: bytes
+ * past 0xfe read 0 and writes there are dropped, as the sample drops every
+ * write it does not handle. An access that does not fit in 0x00-0xff is
+ * EINVAL (the sample would read the heap; we refuse).
  */
 export class MttyConfigSpace {
   private bytesNow: Uint8Array;
@@ -43,7 +49,8 @@ export class MttyConfigSpace {
   read(offset: number, size: 1 | 2 | 4): number {
     this.checkRange(offset, size);
     let v = 0;
-    for (let i = size - 1; i >= 0; i--) v = v * 256 + this.bytesNow[offset + i];
+    // Index 0xff is past the image: undefined in a Uint8Array, read as 0.
+    for (let i = size - 1; i >= 0; i--) v = v * 256 + (this.bytesNow[offset + i] ?? 0);
     return v;
   }
 
@@ -116,10 +123,10 @@ export class MttyConfigSpace {
   }
 
   private checkRange(offset: number, size: number): void {
-    if (!Number.isInteger(offset) || offset < 0 || offset + size > MTTY_CONFIG_SPACE_SIZE) {
+    if (!Number.isInteger(offset) || offset < 0 || offset + size > PCI_CFG_SPACE_SIZE) {
       fail(
         'EINVAL',
-        `config space is 0x${MTTY_CONFIG_SPACE_SIZE.toString(16)} bytes (0x00-0xfe); a ${size}-byte access at 0x${offset.toString(16)} does not fit`,
+        `PCI config space is 0x${PCI_CFG_SPACE_SIZE.toString(16)} bytes (0x00-0xff); a ${size}-byte access at 0x${offset.toString(16)} does not fit`,
       );
     }
   }

@@ -9,9 +9,10 @@
  * must equal (changes of the previous access if it was a W) followed by
  * (changes of the next access if it is an R).
  */
+import { fail } from '../errors/errno.js';
 import { Uart, type UartProfile } from '../uart/uart.js';
 import { describeRegister } from '../uart/registers.js';
-import type { Trace, TraceEvent } from './trace.js';
+import { traceDevices, type Trace, type TraceEvent } from './trace.js';
 
 /**
  * A read replayed: trace line, offset, the value the model returned and the one the trace expected, decoded text.
@@ -34,6 +35,10 @@ export interface ReplayMismatch {
  * What replayTrace found: every read, the mismatches (reads and INTR levels), access and IRQ-change counts.
  */
 export interface ReplayResult {
+  /** The DEVICE column replayed ('' for a single-UART trace without one). */
+  device: string;
+  /** The UART profile used (the option, else the trace's '# port', else pc16550d). */
+  profile: UartProfile;
   reads: ReplayRead[];
   mismatches: ReplayMismatch[];
   accesses: number;
@@ -44,30 +49,51 @@ export interface ReplayResult {
 
 /** Options of replayTrace: the UART profile to replay against (default 'pc16550d'). */
 export interface ReplayOptions {
+  /** Overrides the trace's '# port ... profile=' (default pc16550d). */
   profile?: UartProfile;
+  /** Which DEVICE of a multi-device trace; required when the trace has several. */
+  device?: string;
 }
 
 type Access = Extract<TraceEvent, { kind: 'access' }>;
 type Irq = Extract<TraceEvent, { kind: 'irq' }>;
 
 /**
- * Replay a trace against a fresh Uart: writes are applied, reads and INTR levels compared
- * with the trace (a real Linux 8250 driver's accesses in /work/shared/traces). No I/O.
+ * Replay one UART of a trace on a fresh Uart. EINVAL if `device` is not in
+ * the trace, or is missing while the trace has several devices.
  */
 export function replayTrace(trace: Trace, opts: ReplayOptions = {}): ReplayResult {
+  const devices = traceDevices(trace);
+  let device = opts.device;
+  if (device === undefined) {
+    if (devices.length > 1) fail('EINVAL', `${trace.file} has ${devices.length} devices (${devices.join(', ')}); name one, or replay them all`);
+    device = devices[0] ?? '';
+  } else if (!devices.includes(device)) {
+    fail('EINVAL', `${trace.file} has no device '${device}' (it has ${devices.map((d) => d || '(untagged)').join(', ') || 'no accesses'})`);
+  }
+  // Untagged '# irq' lines belong to an untagged (single-UART) trace only.
+  const events = trace.events.filter((e) => e.device === device);
+  const port = events.find((e) => e.kind === 'port');
+  const profile = opts.profile ?? (port?.kind === 'port' ? port.profile : null) ?? 'pc16550d';
+  const wiring = (port?.kind === 'port' ? port.wiring : null) ?? 'host';
   // The modem pins of '# initial:' are the line's state at power-up, so they are
   // given at create time (no delta bits, as on a port that was never touched).
-  const initial = trace.events.find((e) => e.kind === 'initial');
+  const initial = events.find((e) => e.kind === 'initial');
   const modemInputs = initial?.kind === 'initial' && initial.modemInputs !== null ? initial.modemInputs : undefined;
-  const uart = Uart.create({ profile: opts.profile ?? 'pc16550d', modemInputs });
+  const uart = Uart.create({ profile, modemInputs, wiring });
   try {
-    return run(uart, trace);
+    return { device, profile, ...run(uart, { file: trace.file, events }) };
   } finally {
     uart.dispose();
   }
 }
 
-function run(uart: Uart, trace: Trace): ReplayResult {
+/** Every device of a trace, each on its own fresh Uart, in order of first appearance. */
+export function replayAll(trace: Trace, opts: Omit<ReplayOptions, 'device'> = {}): ReplayResult[] {
+  return traceDevices(trace).map((device) => replayTrace(trace, { ...opts, device }));
+}
+
+function run(uart: Uart, trace: Trace): Omit<ReplayResult, 'device' | 'profile'> {
   let changes: boolean[] = [];
   uart.onIrqLine = (level) => changes.push(level);
 
@@ -104,7 +130,32 @@ function run(uart: Uart, trace: Trace): ReplayResult {
     owedAfterWrite = [];
   };
 
+  // Recorded time (ns since the recording began): the Uart is advanced to each
+  // access's time first, so a character timeout fires where it fired live.
+  let now: number | null = null;
+  const advanceTo = (t: number | null): void => {
+    if (t === null) return;
+    if (now !== null && t > now) uart.advance(t - now);
+    if (now === null || t > now) now = t;
+  };
+
   for (const ev of trace.events) {
+    if (ev.kind === 'port') continue;
+    if (ev.kind === 'snapshot') {
+      // The exact state when a client opened the device; the board's wiring stays as declared.
+      const wiring = uart.wiring;
+      uart.restoreState(ev.state);
+      uart.wiring = wiring;
+      now = ev.t;
+      changes = [];
+      continue;
+    }
+    if (ev.kind === 'reset') {
+      advanceTo(ev.t);
+      uart.reset();
+      changes = [];
+      continue;
+    }
     if (ev.kind === 'irq') {
       recorded.push(ev);
       continue;
@@ -126,6 +177,7 @@ function run(uart: Uart, trace: Trace): ReplayResult {
       continue;
     }
     accesses++;
+    advanceTo(ev.t);
     changes = [];
     if (ev.op === 'W') {
       uart.write(ev.offset, ev.value);

@@ -32,11 +32,15 @@ export interface VfioUserBus {
 /** Options of attachVfioUser: where log lines go (default stderr). */
 export interface AttachOptions {
   log?: (line: string) => void;
+  /** Decorate each opened device (e.g. --record's RecordingDevice) before the server uses it. */
+  wrap?: (opened: VfioDevice, device: OpenableDevice) => VfioDevice;
 }
 
 /** Serve one device on `socketPath` (0600). Close the returned server to stop. */
 export function attachVfioUser(device: OpenableDevice, socketPath: string, opts: AttachOptions = {}): VfioUserServer {
-  return VfioUserServer.listen({ socketPath, open: () => device.open(), name: device.uuid, log: opts.log });
+  const wrap = opts.wrap;
+  const open = wrap ? () => wrap(device.open(), device) : () => device.open();
+  return VfioUserServer.listen({ socketPath, open, name: device.uuid, log: opts.log });
 }
 
 /**
@@ -47,6 +51,8 @@ export interface ServeOptions {
   dir: string;
   bus: VfioUserBus;
   log?: (line: string) => void;
+  /** As AttachOptions.wrap, for every device served. */
+  wrap?: AttachOptions['wrap'];
   /** Called for each socket created/removed (the daemon may print or log them). */
   onSocket?: (ev: { action: 'add' | 'remove'; uuid: string; path: string; server: VfioUserServer }) => void;
 }
@@ -84,7 +90,7 @@ export function serveVfioUser(opts: ServeOptions): VfioUserService {
     if (servers.has(device.uuid)) return;
     const path = socketPath(device.uuid);
     try {
-      const server = attachVfioUser(device, path, { log });
+      const server = attachVfioUser(device, path, { log, wrap: opts.wrap });
       servers.set(device.uuid, server);
       opts.onSocket?.({ action: 'add', uuid: device.uuid, path, server });
     } catch (e) {
