@@ -12,6 +12,7 @@ import { loopbackSection } from './loopback.js';
 import { lifecycleSection } from './lifecycle.js';
 import { irqLatencySection } from './irq-latency.js';
 import { cliStartupSection } from './cli-startup.js';
+import { vfioUserSection } from './vfio-user.js';
 import { vmSection } from './vm.js';
 
 export interface BenchRow {
@@ -28,10 +29,12 @@ export interface BenchRow {
 export interface BenchSection {
   name: string;
   description: string;
+  /** Column titles for `wasm` and `ts` (default "ours", "plain TS"). */
+  columns?: [string, string];
   run(log: (line: string) => void): Promise<BenchRow[]>;
 }
 
-export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, cliStartupSection];
+export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection, cliStartupSection];
 /** Run only when named (`npm run bench -- vm`): they boot a real guest. */
 export const namedOnly: BenchSection[] = [vmSection];
 
@@ -64,8 +67,10 @@ export async function main(): Promise<void> {
   for (const s of chosen) {
     console.log(`\n[${s.name}] ${s.description}`);
     const rows = await s.run((line) => console.log(`  ${line}`));
+    if (rows.length === 0) continue; // the section said why it skipped
     const w = Math.max(...rows.map((r) => r.workload.length));
-    console.log(`  ${'workload'.padEnd(w)}  ${'ours'.padStart(12)}  ${'plain TS'.padStart(12)}  ratio`);
+    const [ca, cb] = s.columns ?? ['ours', 'plain TS'];
+    console.log(`  ${'workload'.padEnd(w)}  ${ca.padStart(12)}  ${cb.padStart(12)}  ratio`);
     for (const r of rows) {
       // Rates read "M/s"; anything else (latencies in ns) carries its own unit.
       const suffix = r.unit.endsWith('/s') ? '/s' : ` ${r.unit}`;

@@ -306,6 +306,19 @@ export class MttyDevice implements MdevVendorDevice {
 
   /** Chunks of an fd read/write, every one checked before any is performed; EFAULT if one is bad. */
   private plan(pos: number, length: number) {
+    // Both ends first, in O(1): regions are contiguous ranges, so an access
+    // whose first and last bytes lie in one region has every chunk inside it.
+    // A count far past the region (a 1 MiB REGION_READ) fails here, before
+    // any per-chunk work: bounded work per request (issue 10, part 3).
+    if (length > 0) {
+      try {
+        const first = this.locate(pos, 1);
+        if (this.locate(pos + length - 1, 1).index !== first.index) fail('EINVAL', 'the access spans two regions');
+      } catch (e) {
+        if (!isMttyError(e)) throw e;
+        fail('EFAULT', `the ${length}-byte access at 0x${pos.toString(16)} reaches outside the device's regions (${e.message})`);
+      }
+    }
     const chunks = alignedChunks(pos, length);
     for (const c of chunks) {
       try {

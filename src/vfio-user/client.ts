@@ -18,12 +18,18 @@ import {
   CMD,
   FLAG_ERROR,
   FLAG_NO_REPLY,
+  FLAG_TYPE_MASK,
+  HEADER_SIZE,
   MAX_MESSAGE_SIZE,
   SIZE,
   TYPE_COMMAND,
+  TYPE_REPLY,
   commandName,
   encodeMessage,
   isReply,
+  u16,
+  u32,
+  writeHeader,
   type Message,
 } from './protocol.js';
 import { decodeVersion, encodeVersion, qemuCapabilities, type Capabilities, type VersionPayload } from './version.js';
@@ -55,8 +61,14 @@ export interface SetIrqsRequest {
 
 interface Pending {
   command: number;
-  resolve: (m: Message) => void;
+  resolve: (m: any) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
   reject: (e: Error) => void;
+  /**
+   * Decodes a successful reply straight from the channel's scratch buffer
+   * (no Message built); what it returns resolves the request. Throw to
+   * reject. Error replies always take the general path.
+   */
+  quick?: (m: Buffer, size: number) => unknown;
 }
 
 /** An errno from a reply (or a socket error) as the MttyError a caller can test. */
@@ -91,6 +103,7 @@ export class VfioUserClient extends EventEmitter {
       fd,
       {
         onMessage: (m) => this.onMessage(m),
+        onQuick: (m, size) => this.onQuick(m, size),
         onBadFrame: (_h, reason) => this.emit('protocol-error', reason),
         onClose: (reason) => {
           this.closeReason = reason;
@@ -101,7 +114,8 @@ export class VfioUserClient extends EventEmitter {
           done(reason);
         },
       },
-      { maxMessageSize: MAX_MESSAGE_SIZE },
+      // A server sends no fds (mtty has no mmap regions); accept what we advertise.
+      { maxMessageSize: MAX_MESSAGE_SIZE, maxFds: qemuCapabilities().max_msg_fds ?? 16 },
     );
   }
 
@@ -124,6 +138,17 @@ export class VfioUserClient extends EventEmitter {
 
   /** Send one command and wait for its reply (unless noReply). */
   request(command: number, payload: Uint8Array = new Uint8Array(0), opts: RequestOptions = {}): Promise<Message> {
+    const msg = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
+    msg.set(payload, HEADER_SIZE);
+    return this.call(command, msg, opts);
+  }
+
+  /**
+   * Send `msg` (a whole message whose header this fills in: id, command,
+   * size, flags, error 0) and wait for its reply; `quick` decodes a
+   * successful reply without building a Message (see Pending).
+   */
+  private call<T = Message>(command: number, msg: Buffer, opts: RequestOptions = {}, quick?: (m: Buffer, size: number) => T): Promise<T> {
     if (this.isClosed) return Promise.reject(new MttyError('ECONNRESET', 'the vfio-user connection is closed'));
     // Message ids are 16 bits: skip ids still waiting for a reply, so a
     // reply can never resolve the wrong request.
@@ -134,13 +159,14 @@ export class VfioUserClient extends EventEmitter {
     const id = this.nextId;
     this.nextId = (this.nextId + 1) & 0xffff;
     const flags = TYPE_COMMAND | (opts.noReply ? FLAG_NO_REPLY : 0);
-    const msg = encodeMessage({ id, command, flags, error: 0 }, payload);
+    writeHeader(msg, 0, id, command, msg.length, flags, 0);
     if (opts.noReply) {
       this.channel.send(msg, opts.fds ?? []);
-      return Promise.resolve({ header: { id, command, size: msg.length, flags, error: 0 }, payload: Buffer.alloc(0), fds: [], fdsTruncated: false });
+      const m: Message = { header: { id, command, size: msg.length, flags, error: 0 }, payload: Buffer.alloc(0), fds: [], fdsTruncated: false };
+      return Promise.resolve(m as T);
     }
-    return new Promise<Message>((resolve, reject) => {
-      this.pending.set(id, { command, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { command, resolve, reject, quick });
       this.channel.send(msg, opts.fds ?? []);
     });
   }
@@ -242,15 +268,24 @@ export class VfioUserClient extends EventEmitter {
     await this.request(CMD.DEVICE_SET_IRQS, p, { fds: s.fds ?? [] });
   }
 
-  async regionRead(region: number, offset: number, count: number): Promise<Uint8Array> {
-    const p = Buffer.alloc(SIZE.REGION_ACCESS);
-    p.writeBigUInt64LE(BigInt(offset), 0);
-    p.writeUInt32LE(region, 8);
-    p.writeUInt32LE(count, 12);
-    const r = need(await this.request(CMD.REGION_READ, p), SIZE.REGION_ACCESS);
-    const n = r.readUInt32LE(12);
-    if (n > count || r.length !== SIZE.REGION_ACCESS + n) throw new MttyError('EPROTO', `REGION_READ reply carries ${r.length - SIZE.REGION_ACCESS} bytes for count ${n}`);
-    return new Uint8Array(r.subarray(SIZE.REGION_ACCESS));
+  regionRead(region: number, offset: number, count: number): Promise<Uint8Array> {
+    // Built in place and decoded from the reply in place (no Message, no
+    // extra promise): this is the call a polling loop makes millions of times.
+    const msg = Buffer.allocUnsafe(HEADER_SIZE + SIZE.REGION_ACCESS);
+    try {
+      writeU64(msg, HEADER_SIZE, offset);
+      msg.writeUInt32LE(region, HEADER_SIZE + 8);
+      msg.writeUInt32LE(count, HEADER_SIZE + 12);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.call(CMD.REGION_READ, msg, {}, (r: Uint8Array, size: number): Uint8Array => {
+      const base = HEADER_SIZE + SIZE.REGION_ACCESS;
+      if (size < base) throw new MttyError('EPROTO', `REGION_READ reply is ${size - HEADER_SIZE} bytes, expected ${SIZE.REGION_ACCESS}`);
+      const n = u32(r, HEADER_SIZE + 12);
+      if (n > count || size !== base + n) throw new MttyError('EPROTO', `REGION_READ reply carries ${size - base} bytes for count ${n}`);
+      return r.slice(base, size);
+    });
   }
 
   /** Returns the count the server reports written (0 when sent with noReply). */
@@ -285,6 +320,21 @@ export class VfioUserClient extends EventEmitter {
 
   // ----------------------------------------------------------- internals
 
+  /** A small reply, in the channel's scratch buffer: resolve it without building a Message. */
+  private onQuick(m: Buffer, size: number): number {
+    if ((u32(m, 8) & (FLAG_TYPE_MASK | FLAG_ERROR)) !== TYPE_REPLY) return 0; // requests, errors: general path
+    const id = u16(m, 0);
+    const p = this.pending.get(id);
+    if (!p?.quick || u16(m, 2) !== p.command) return 0;
+    this.pending.delete(id);
+    try {
+      p.resolve(p.quick(m, size));
+    } catch (e) {
+      p.reject(e as Error);
+    }
+    return -1; // taken; nothing to send
+  }
+
   private onMessage(m: Message): void {
     // A server never legitimately sends us fds (mtty has no mmap regions).
     for (const fd of m.fds) {
@@ -308,10 +358,24 @@ export class VfioUserClient extends EventEmitter {
       p.reject(errnoError(m.header.error, `${commandName(p.command)} failed on the server`));
     } else if (m.header.command !== p.command) {
       p.reject(new MttyError('EPROTO', `reply to ${commandName(p.command)} came back as ${commandName(m.header.command)}`));
+    } else if (p.quick) {
+      // A reply too big for the quick path: the same decoder, on the rebuilt raw message.
+      try {
+        p.resolve(p.quick(encodeMessage(m.header, m.payload), HEADER_SIZE + m.payload.length));
+      } catch (e) {
+        p.reject(e as Error);
+      }
     } else {
       p.resolve(m);
     }
   }
+}
+
+/** A u64 that fits a double (offsets below 2^53), little-endian, without BigInt. */
+function writeU64(b: Buffer, at: number, v: number): void {
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`offset ${v} is not a non-negative safe integer`);
+  b.writeUInt32LE(v % 0x1_0000_0000, at);
+  b.writeUInt32LE(Math.floor(v / 0x1_0000_0000), at + 4);
 }
 
 function need(m: Message, size: number): Buffer {

@@ -5,7 +5,7 @@
  */
 export { attachVfioUser, serveVfioUser } from './serve.js';
 export type { OpenableDevice, VfioUserBus, VfioUserService, ServeOptions, AttachOptions } from './serve.js';
-export { VfioUserServer } from './server.js';
+export { VfioUserServer, INCOMPLETE_MESSAGE_TIMEOUT_MS } from './server.js';
 export type { VfioUserServerOptions } from './server.js';
 export { VfioUserClient, errnoError } from './client.js';
 export type { RegionInfoReply, SetIrqsRequest, RequestOptions } from './client.js';

@@ -20,6 +20,18 @@ export interface RecvResult {
   truncated: boolean;
 }
 
+/** Opaque framed-connection handle (connOpen). */
+export type ConnHandle = { readonly __conn: unique symbol };
+
+/**
+ * connOpen's callback: kind 0 message (a: Buffer of header+body, b: fds
+ * array with .truncated, or null; return the reply), 1 bad frame (a: header
+ * bytes, b: reason), 2 ended (a: reason or null for EOF), 3 drained after
+ * connEnd, 4 quick (with a scratch Buffer: a = size of the message copied to
+ * scratch[0..]; return the length of a reply written at scratch[128..], or 0).
+ */
+export type ConnCallback = (kind: number, a: unknown, b: unknown) => Buffer | number | null | void;
+
 /** Opaque uv_poll_t handle. */
 export type PollHandle = { readonly __poll: unique symbol };
 
@@ -45,6 +57,14 @@ export interface NativeAddon {
   pollUpdate(h: PollHandle, events: number): void;
   pollStop(h: PollHandle): void;
   pollRef(h: PollHandle, ref: boolean): void;
+  /** A framed vfio-user stream on a connected fd (takes ownership of it); see channel.ts. */
+  connOpen(fd: number, maxMessage: number, maxFds: number, idleMs: number, cb: ConnCallback, scratch?: Buffer | null): ConnHandle;
+  /** Queue (and, outside a callback, send) one message; returns the bytes still queued. */
+  connSend(h: ConnHandle, buf: Uint8Array, fds?: readonly number[]): number;
+  /** Stop reading; true when nothing is left to send (else event 3 follows). */
+  connEnd(h: ConnHandle): boolean;
+  connPump(h: ConnHandle): void;
+  connClose(h: ConnHandle): void;
   readonly MAX_RECV_FDS: number;
 }
 

@@ -90,25 +90,45 @@ export interface Header {
   error: number;
 }
 
+/** Little-endian u16 at `at` (byte arithmetic: no DataView or Buffer method on the hot path). */
+export function u16(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+
+/** Little-endian u32 at `at`. */
+export function u32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+function put32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = (v >>> 24) & 0xff;
+}
+
 export function decodeHeader(b: Uint8Array): Header {
-  const v = new DataView(b.buffer, b.byteOffset, HEADER_SIZE);
-  return {
-    id: v.getUint16(0, true),
-    command: v.getUint16(2, true),
-    size: v.getUint32(4, true),
-    flags: v.getUint32(8, true),
-    error: v.getUint32(12, true),
-  };
+  return { id: u16(b, 0), command: u16(b, 2), size: u32(b, 4), flags: u32(b, 8), error: u32(b, 12) };
+}
+
+/**
+ * Write a 16-byte header at `out[at..]`, in place (scalars, not a Header
+ * object: the hot paths build messages in reused buffers, allocating nothing).
+ */
+export function writeHeader(out: Uint8Array, at: number, id: number, command: number, size: number, flags: number, error: number): void {
+  out[at] = id & 0xff;
+  out[at + 1] = (id >>> 8) & 0xff;
+  out[at + 2] = command & 0xff;
+  out[at + 3] = (command >>> 8) & 0xff;
+  put32(out, at + 4, size);
+  put32(out, at + 8, flags);
+  put32(out, at + 12, error);
 }
 
 /** A whole message: header (size filled in) followed by `payload`. */
 export function encodeMessage(h: Omit<Header, 'size'>, payload: Uint8Array = new Uint8Array(0)): Buffer {
-  const out = Buffer.alloc(HEADER_SIZE + payload.length);
-  out.writeUInt16LE(h.id & 0xffff, 0);
-  out.writeUInt16LE(h.command & 0xffff, 2);
-  out.writeUInt32LE(out.length, 4);
-  out.writeUInt32LE(h.flags >>> 0, 8);
-  out.writeUInt32LE(h.error >>> 0, 12);
+  const out = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
+  writeHeader(out, 0, h.id, h.command, out.length, h.flags, h.error);
   out.set(payload, HEADER_SIZE);
   return out;
 }

@@ -32,6 +32,8 @@ export interface VfioUserBus {
 /** Options of attachVfioUser: where log lines go (default stderr). */
 export interface AttachOptions {
   log?: (line: string) => void;
+  /** See VfioUserServerOptions.incompleteTimeoutMs (default 5000 ms). */
+  incompleteTimeoutMs?: number;
   /** Decorate each opened device (e.g. --record's RecordingDevice) before the server uses it. */
   wrap?: (opened: VfioDevice, device: OpenableDevice) => VfioDevice;
 }
@@ -40,7 +42,7 @@ export interface AttachOptions {
 export function attachVfioUser(device: OpenableDevice, socketPath: string, opts: AttachOptions = {}): VfioUserServer {
   const wrap = opts.wrap;
   const open = wrap ? () => wrap(device.open(), device) : () => device.open();
-  return VfioUserServer.listen({ socketPath, open, name: device.uuid, log: opts.log });
+  return VfioUserServer.listen({ socketPath, open, name: device.uuid, log: opts.log, incompleteTimeoutMs: opts.incompleteTimeoutMs });
 }
 
 /**
@@ -51,6 +53,8 @@ export interface ServeOptions {
   dir: string;
   bus: VfioUserBus;
   log?: (line: string) => void;
+  /** See VfioUserServerOptions.incompleteTimeoutMs (default 5000 ms). */
+  incompleteTimeoutMs?: number;
   /** As AttachOptions.wrap, for every device served. */
   wrap?: AttachOptions['wrap'];
   /** Called for each socket created/removed (the daemon may print or log them). */
@@ -90,7 +94,7 @@ export function serveVfioUser(opts: ServeOptions): VfioUserService {
     if (servers.has(device.uuid)) return;
     const path = socketPath(device.uuid);
     try {
-      const server = attachVfioUser(device, path, { log, wrap: opts.wrap });
+      const server = attachVfioUser(device, path, { log, wrap: opts.wrap, incompleteTimeoutMs: opts.incompleteTimeoutMs });
       servers.set(device.uuid, server);
       opts.onSocket?.({ action: 'add', uuid: device.uuid, path, server });
     } catch (e) {

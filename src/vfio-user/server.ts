@@ -20,9 +20,9 @@ import { EventEmitter } from 'node:events';
 import { lstatSync, unlinkSync } from 'node:fs';
 import { ERRNO, MttyError, fail, isMttyError } from '../errors/errno.js';
 import type { VfioDevice } from '../vfio/api.js';
-import { Channel } from './channel.js';
+import { Channel, type ChannelOptions } from './channel.js';
 import { isNativeError, native, POLL_READABLE, type PollHandle } from './native.js';
-import { FLAG_ERROR, MAX_MESSAGE_SIZE, TYPE_REPLY, encodeMessage, isReply, type Header } from './protocol.js';
+import { FLAG_ERROR, MAX_MESSAGE_SIZE, SERVER_MAX_MSG_FDS, TYPE_REPLY, encodeMessage, isReply, type Header } from './protocol.js';
 import { VfioUserSession } from './session.js';
 
 /** How long the listener rests after a failed accept (EMFILE, ENFILE, ENOMEM). */
@@ -40,7 +40,20 @@ export interface VfioUserServerOptions {
   name?: string;
   /** Log sink (one line per call, no newline). Default: stderr. */
   log?: (line: string) => void;
+  /**
+   * ms a client may leave a message incomplete (half a header, part of a
+   * body) before it is disconnected and the device freed; 0 = forever.
+   * Default INCOMPLETE_MESSAGE_TIMEOUT_MS.
+   */
+  incompleteTimeoutMs?: number;
 }
+
+/**
+ * Default for incompleteTimeoutMs. QEMU writes each message with one
+ * sendmsg, so a message split for this long comes from a stuck or hostile
+ * client; 5 s is QEMU's own default wait for a reply (x-msg-timeout).
+ */
+export const INCOMPLETE_MESSAGE_TIMEOUT_MS = 5000;
 
 /** Connections being turned away at once; more are closed without a word. */
 const MAX_REFUSING = 8;
@@ -56,6 +69,7 @@ export class VfioUserServer extends EventEmitter {
   readonly name: string;
   private readonly openDevice: () => VfioDevice;
   private readonly log: (line: string) => void;
+  private readonly channelOptions: ChannelOptions;
   private listenFd: number;
   private listenPoll: PollHandle | null;
   private client: { channel: Channel; session: VfioUserSession } | null = null;
@@ -69,6 +83,11 @@ export class VfioUserServer extends EventEmitter {
     this.openDevice = opts.open;
     const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
     this.log = (line) => log(`vfio-user ${this.name}: ${line}`);
+    this.channelOptions = {
+      maxMessageSize: MAX_MESSAGE_SIZE,
+      maxFds: SERVER_MAX_MSG_FDS, // accept exactly what VERSION advertises
+      incompleteTimeoutMs: opts.incompleteTimeoutMs ?? INCOMPLETE_MESSAGE_TIMEOUT_MS,
+    };
     this.listenFd = fd;
     this.listenPoll = native().pollStart(fd, POLL_READABLE, () => this.acceptAll());
   }
@@ -193,9 +212,11 @@ export class VfioUserServer extends EventEmitter {
       {
         onMessage: (msg) => {
           const r = session.handle(msg);
+          if (!r.closeReason) return r.reply; // queued by the channel, sent with the batch
           if (r.reply) channel!.send(r.reply);
-          if (r.closeReason) channel!.end(r.closeReason);
+          channel!.end(r.closeReason);
         },
+        onQuick: (m, size, out, at) => session.quick(m, size, out, at),
         onBadFrame: (h, reason) => {
           this.log(`malformed message from the client: ${reason}; disconnecting`);
           if (!isReply(h)) channel!.send(errorReply(h, reason.includes('exceeds') ? ERRNO.EMSGSIZE : ERRNO.EINVAL));
@@ -207,7 +228,7 @@ export class VfioUserServer extends EventEmitter {
           this.emit('disconnect', reason);
         },
       },
-      { maxMessageSize: MAX_MESSAGE_SIZE },
+      this.channelOptions,
     );
     this.client = { channel, session };
     this.emit('connect');
@@ -253,7 +274,7 @@ export class VfioUserServer extends EventEmitter {
           this.refusing.delete(channel!);
         },
       },
-      { maxMessageSize: MAX_MESSAGE_SIZE },
+      this.channelOptions,
     );
     this.refusing.add(channel);
     this.emit('refuse', reason);
