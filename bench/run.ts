@@ -14,6 +14,7 @@ import { irqLatencySection } from './irq-latency.js';
 import { cliStartupSection } from './cli-startup.js';
 import { vfioUserSection } from './vfio-user.js';
 import { vmSection } from './vm.js';
+import { controlLoadSection } from './control-load.js';
 
 export interface BenchRow {
   workload: string;
@@ -34,7 +35,7 @@ export interface BenchSection {
   run(log: (line: string) => void): Promise<BenchRow[]>;
 }
 
-export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection, cliStartupSection];
+export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection, controlLoadSection, cliStartupSection];
 /** Run only when named (`npm run bench -- vm`): they boot a real guest. */
 export const namedOnly: BenchSection[] = [vmSection];
 

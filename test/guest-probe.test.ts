@@ -76,32 +76,43 @@ test('mtty-1 has no BAR1: one port (ttyS1) only', async () => {
   await done();
 });
 
-test('the open sequence is access-for-access the one Linux 6.1 made (shared/traces, phase setserial)', async () => {
-  for (const profile of ['mtty', 'pc16550d'] as const) {
-    const mtty = await loadMtty({ profile });
-    const dev = mtty.parent.type('mtty-2')!.create().open();
-    const guest = new GuestMachine();
-    const a = guest.attach(dev);
-    const seq: string[] = [];
-    guest.io.onAccess = (dir, port, v) => {
-      if (port >= 0xc150 && port < 0xc158) seq.push(dir === 'in' ? `R ${port - 0xc150}` : `W ${port - 0xc150} 0x${v.toString(16).padStart(2, '0')}`);
-    };
-    a.ttys[0].open();
-    // Transcribed from shared/traces/linux-8250-probe-isa.txt: startup, set_termios at 9600, DTR/RTS.
-    const expected = [
-      'W 2 0x01', 'W 2 0x07', 'W 2 0x00', 'R 5', 'R 0', 'R 2', 'R 6', 'R 5', 'R 5',
-      'W 1 0x02', 'R 2', 'W 1 0x00', 'W 1 0x02', 'R 2', 'W 1 0x00', 'R 2',
-      'W 3 0x03', 'W 4 0x08', 'W 1 0x02', 'R 5', 'R 2', 'W 1 0x00', 'R 2',
-      'R 5', 'R 0', 'R 2', 'R 6',
-      'W 1 0x05', 'W 3 0x93', 'W 0 0x0c', 'W 1 0x00', 'W 3 0x13', 'W 2 0x01', 'W 2 0x81', 'W 4 0x08', 'W 4 0x0b',
-    ];
-    assert.equal(seq, expected, profile);
-    assert.equal(a.ports[0].bugs, { thre: false, txen: false }, profile);
-    guest.detach(dev);
-    dev.close();
-    await mtty.unload();
-  }
-});
+/** Transcribed from shared/traces/linux-8250-probe-isa.txt: startup, set_termios at 9600, DTR/RTS. */
+const LINUX_OPEN = [
+  'W 2 0x01', 'W 2 0x07', 'W 2 0x00', 'R 5', 'R 0', 'R 2', 'R 6', 'R 5', 'R 5',
+  'W 1 0x02', 'R 2', 'W 1 0x00', 'W 1 0x02', 'R 2', 'W 1 0x00', 'R 2',
+  'W 3 0x03', 'W 4 0x08', 'W 1 0x02', 'R 5', 'R 2', 'W 1 0x00', 'R 2',
+  'R 5', 'R 0', 'R 2', 'R 6',
+  'W 1 0x05', 'W 3 0x93', 'W 0 0x0c', 'W 1 0x00', 'W 3 0x13', 'W 2 0x01', 'W 2 0x81', 'W 4 0x08', 'W 4 0x0b',
+];
+
+for (const how of ['run to completion', 'stepped one access at a time'] as const) {
+  test(`the open sequence, ${how}, is access-for-access the one Linux 6.1 made (shared/traces, phase setserial)`, async () => {
+    for (const profile of ['mtty', 'pc16550d'] as const) {
+      const mtty = await loadMtty({ profile });
+      const dev = mtty.parent.type('mtty-2')!.create().open();
+      const guest = new GuestMachine();
+      const a = guest.attach(dev);
+      const seq: string[] = [];
+      guest.io.onAccess = (dir, port, v) => {
+        if (port >= 0xc150 && port < 0xc158) seq.push(dir === 'in' ? `R ${port - 0xc150}` : `W ${port - 0xc150} 0x${v.toString(16).padStart(2, '0')}`);
+      };
+      if (how === 'run to completion') a.ttys[0].open();
+      else {
+        guest.mode = 'step';
+        guest.submit(a.ports[0].openRoutine(), 'open ttyS1');
+        let steps = 0;
+        while (guest.step()) steps++;
+        assert.ok(steps >= LINUX_OPEN.length, 'one access per step (interrupt handlers included)');
+        assert.ok(a.ports[0].isOpen);
+      }
+      assert.equal(seq, LINUX_OPEN, profile);
+      assert.equal(a.ports[0].bugs, { thre: false, txen: false }, profile);
+      guest.detach(dev);
+      dev.close();
+      await mtty.unload();
+    }
+  });
+}
 
 test('LSR safety check: a port with nothing behind it fails open with ENODEV', async () => {
   const { a, guest, done } = await boot('mtty-2');

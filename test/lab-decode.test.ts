@@ -4,7 +4,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeRegister, frameText, iirSource, registerName } from '../src/lab/decode-register.js';
+import { decodeRegister, frameText, iirSource } from '../src/uart/decode.js';
+import { describeRegister, registerName } from '../src/uart/registers.js';
 import { describeAccess } from '../src/lab/describe-access.js';
 import { explainDiff } from '../src/lab/explain-diff.js';
 import { takeSnapshot, type PeekableUart } from '../src/lab/register-snapshot.js';
@@ -12,12 +13,12 @@ import { takeSnapshot, type PeekableUart } from '../src/lab/register-snapshot.js
 test('access-log lines name the register DLAB selects and decode the value', () => {
   assert.is(describeAccess({ dir: 'W', offset: 0, value: 0x41, dlab: false }), "W THR 0x41 'A'");
   assert.is(describeAccess({ dir: 'R', offset: 0, value: 0x0d, dlab: false }), "R RBR 0x0d '\\r'");
-  assert.is(describeAccess({ dir: 'R', offset: 2, value: 0xc4, dlab: false }), 'R IIR 0xc4 = RX data available');
-  assert.is(describeAccess({ dir: 'R', offset: 2, value: 0xcc, dlab: false }), 'R IIR 0xcc = character timeout');
-  assert.is(describeAccess({ dir: 'R', offset: 2, value: 0xc1, dlab: true }), 'R IIR 0xc1 = no interrupt pending');
+  assert.is(describeAccess({ dir: 'R', offset: 2, value: 0xc4, dlab: false }), 'R IIR 0xc4 = RX data available, FIFOs on');
+  assert.is(describeAccess({ dir: 'R', offset: 2, value: 0xcc, dlab: false }), 'R IIR 0xcc = character timeout, FIFOs on');
+  assert.is(describeAccess({ dir: 'R', offset: 2, value: 0xc1, dlab: true }), 'R IIR 0xc1 = no interrupt pending, FIFOs on');
   assert.is(describeAccess({ dir: 'W', offset: 0, value: 0x0c, dlab: true, divisor: 12 }), 'W DLL 0x0c = divisor 12 = 9600 baud');
   assert.is(describeAccess({ dir: 'W', offset: 1, value: 0x01, dlab: false }), 'W IER 0x01 = enable RX data');
-  assert.is(describeAccess({ dir: 'W', offset: 2, value: 0xc7, dlab: false }), 'W FCR 0xc7 = FIFO on, clear RX, clear TX, trigger 14');
+  assert.is(describeAccess({ dir: 'W', offset: 2, value: 0xc7, dlab: false }), 'W FCR 0xc7 = FIFOs on, RX trigger 14, clear RX, clear TX');
   assert.is(describeAccess({ dir: 'W', offset: 3, value: 0x83, dlab: false }), 'W LCR 0x83 = 8N1, DLAB on');
   assert.is(describeAccess({ dir: 'W', offset: 4, value: 0x0b, dlab: false }), 'W MCR 0x0b = DTR RTS OUT2');
   assert.is(describeAccess({ dir: 'R', offset: 5, value: 0x61, dlab: false }), 'R LSR 0x61 = DR THRE TEMT');
@@ -25,11 +26,12 @@ test('access-log lines name the register DLAB selects and decode the value', () 
 });
 
 test('register names follow DLAB and direction', () => {
-  assert.is(registerName(0, 'R', false), 'RBR');
-  assert.is(registerName(0, 'W', false), 'THR');
-  assert.is(registerName(0, 'W', true), 'DLL');
-  assert.is(registerName(1, 'R', true), 'DLM');
-  assert.is(registerName(2, 'W', true), 'FCR');
+  // One table (src/uart/registers.ts) names registers for the lab, replay and the CLI.
+  assert.is(registerName(0, 'r', false), 'RBR');
+  assert.is(registerName(0, 'w', false), 'THR');
+  assert.is(registerName(0, 'w', true), 'DLL');
+  assert.is(registerName(1, 'r', true), 'DLM');
+  assert.is(registerName(2, 'w', true), 'FCR');
 });
 
 test('every register decodes into fields covering all 8 bits', () => {
@@ -75,6 +77,13 @@ test('while DLAB=1 the snapshot keeps the IER it saw last (offset 1 is DLM)', ()
   assert.ok(s1.ierStale);
   assert.is(s1.regs.DLL, 0x0c);
   assert.equal(explainDiff(s0, s1).map((l) => l.split(':')[0]), ['LCR 0x03 -> 0x83', 'DLL 0x01 -> 0x0c']);
+});
+
+test('mtty replay and the lab read the same decoder: one summary for one value', () => {
+  for (const [off, v, dir, name] of [[5, 0x61, 'r', 'LSR'], [2, 0xcc, 'r', 'IIR'], [2, 0x81, 'w', 'FCR'], [6, 0x92, 'r', 'MSR']] as const) {
+    assert.is(describeRegister(off, v, dir), `${name} 0x${v.toString(16)}: ${decodeRegister(name, v).summary}`);
+  }
+  assert.is(describeRegister(2, 0x81, 'w'), 'FCR 0x81: FIFOs on, RX trigger 8');
 });
 
 test.run();

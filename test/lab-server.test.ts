@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LAB_ROOT, startLabServer, type LabServer } from '../src/lab/server.js';
 import { resolveStatic } from '../src/lab/static-files.js';
-import { parseLabArgs } from '../src/cli/lab.js';
+import { commands, parseLabArgs } from '../src/cli/lab.js';
 import { UsageError } from '../src/cli/types.js';
 import { MttyError } from '../src/errors/errno.js';
 
@@ -135,6 +135,25 @@ test('mtty lab options: --port, --host, loopback only', () => {
   assert.throws(() => parseLabArgs(['--port', 'x']), (e: unknown) => e instanceof UsageError);
   assert.throws(() => parseLabArgs(['--host', '192.168.1.2']), (e: unknown) => e instanceof UsageError);
   assert.throws(() => parseLabArgs(['--bogus']), (e: unknown) => e instanceof UsageError);
+  assert.equal(parseLabArgs(['--export', '/tmp/x']), { port: 8250, host: '127.0.0.1', export: '/tmp/x' });
+  assert.throws(() => parseLabArgs(['--export']), (e: unknown) => e instanceof UsageError);
+});
+
+test('mtty lab --export DIR writes the static site (no source maps) and refuses a non-empty DIR with EEXIST', async () => {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'mtty-lab-export-')), 'site');
+  let out = '';
+  const io = { stdout: { write: (t: string) => ((out += t), true) }, stderr: { write: () => true }, stdin: process.stdin } as never;
+  assert.is(await commands.lab!.run(['--export', dir], io), 0);
+  assert.match(out, /wrote a static site/);
+  for (const f of ['index.html', 'app.js', 'app.css', 'wasm/uart.wasm', 'recordings/linux-6.1-8250-isa.trace']) assert.ok(existsSync(path.join(dir, f)), f);
+  assert.not.ok(existsSync(path.join(dir, 'app.js.map')));
+  try {
+    await commands.lab!.run(['--export', dir], io);
+    assert.unreachable('exported over a non-empty directory');
+  } catch (e) {
+    assert.instance(e, MttyError);
+    assert.is((e as MttyError).code, 'EEXIST');
+  }
 });
 
 test('the built lab bundle (npm run build:lab) is what the default server serves', async () => {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadMtty, type LoadedMtty } from '../src/mtty/load.js';
@@ -32,6 +32,10 @@ function diskSnapshot(root: string, path = '/sys', out: SnapshotEntry[] = []): S
   else if (st.isDirectory()) {
     out.push({ kind: 'dir', path });
     for (const n of readdirSync(d).sort()) diskSnapshot(root, `${path}/${n}`, out);
+  } else if (st.isFIFO()) {
+    // create/remove: a FIFO the daemon reads; reading it here would take a writer's bytes
+    assert.is(st.mode & 0o777, 0o600);
+    out.push({ kind: 'attr', path, access: 'wo', content: '' });
   } else {
     const mode = st.mode & 0o777;
     const access = mode === 0o600 ? 'wo' : mode === 0o644 ? 'rw' : 'ro';
@@ -145,14 +149,13 @@ test('creates and removes from the library show up in the tree, with available_i
   }
 });
 
-test('writing a UUID to the exported create file creates the device; 1 to remove removes it; files are reset', async () => {
+test('writing a UUID to the exported create file creates the device; 1 to remove removes it', async () => {
   const w = await world();
   try {
     const create = join(w.root, TYPES, 'mtty-1/create');
     writeFileSync(create, U1); // what mdevctl does: O_TRUNC, one write, no newline
     await until(() => w.mtty.bus.device(U1) !== undefined, 'the device on the bus');
     await until(() => existsSync(join(w.root, '/sys/bus/mdev/devices', U1)), 'the device link');
-    await until(() => readFileSync(create, 'utf8') === '', 'create to be reset');
     await inStep(w);
     writeFileSync(join(w.root, '/sys/bus/mdev/devices', U1, 'remove'), '1\n');
     await until(() => w.mtty.bus.device(U1) === undefined, 'the device to go');
@@ -181,20 +184,18 @@ test('a UUID arriving in two writes creates one device', async () => {
   }
 });
 
-test('errors (EINVAL, EEXIST, ENOSPC) are logged, the file is reset and nothing else changes', async () => {
+test('errors (EINVAL, EEXIST, ENOSPC) are logged and nothing else changes', async () => {
   const w = await world(2);
   try {
     const c1 = join(w.root, TYPES, 'mtty-1/create');
     writeFileSync(c1, 'not-a-uuid\n');
     await until(() => w.logs.some((l) => l.includes('EINVAL')), 'the EINVAL log line');
-    await until(() => readFileSync(c1, 'utf8') === '', 'create to be reset');
     assert.is(w.mtty.bus.devices.length, 0);
     await inStep(w);
 
     w.mtty.parent.types.find((t) => t.id === 'mtty-1')!.create(U1);
     writeFileSync(c1, U1);
     await until(() => w.logs.some((l) => l.includes('EEXIST')), 'the EEXIST log line');
-    await until(() => readFileSync(c1, 'utf8') === '', 'create to be reset');
 
     writeFileSync(join(w.root, TYPES, 'mtty-2/create'), U2); // 1 port left, mtty-2 needs 2
     await until(() => w.logs.some((l) => l.includes('ENOSPC')), 'the ENOSPC log line');
@@ -205,6 +206,113 @@ test('errors (EINVAL, EEXIST, ENOSPC) are logged, the file is reset and nothing 
     assert.is(readFileSync(join(w.root, TYPES, 'mtty-2/available_instances'), 'utf8'), '0\n');
   } finally {
     await w.close();
+  }
+});
+
+/** bash with $1 = the exported root, in its own process (the mirror reads on this thread, asynchronously). */
+function bash(root: string, script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('bash', ['-c', script, 'bash', root], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.once('error', reject);
+    p.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+const nth = (i: number) => `83b8f4f2-509f-382f-3c1e-${i.toString(16).padStart(12, '0')}`;
+
+test('mirror: 50 back-to-back `echo UUID > create` make 50 devices', async () => {
+  const w = await world(100);
+  try {
+    const r = await bash(w.root, `for i in $(seq 1 50); do printf '83b8f4f2-509f-382f-3c1e-%012x\n' $i > "$1${TYPES}/mtty-1/create"; done`);
+    assert.is(r.code, 0, r.stderr);
+    await until(() => w.mtty.bus.devices.length === 50, `50 devices (have ${w.mtty.bus.devices.length})`);
+    await w.ex.idle();
+    assert.equal(w.mtty.bus.devices.map((d) => d.uuid).sort(), Array.from({ length: 50 }, (_, i) => nth(i + 1)).sort());
+    await inStep(w);
+  } finally {
+    await w.close();
+  }
+});
+
+test('mirror: 8 racing writers (echo with and without newline, as mdevctl writes) all handled; then 8 racing removes', async () => {
+  const w = await world(100);
+  try {
+    const writers = Array.from({ length: 8 }, (_, k) =>
+      bash(w.root, `for i in $(seq 1 10); do printf '83b8f4f2-509f-382f-3c1e-%012x${k % 2 ? '' : '\\n'}' $((${k} * 100 + i)) > "$1${TYPES}/mtty-1/create"; done`),
+    );
+    for (const r of await Promise.all(writers)) assert.is(r.code, 0, r.stderr);
+    await until(() => w.mtty.bus.devices.length === 80, `80 devices (have ${w.mtty.bus.devices.length})`);
+    await w.ex.idle();
+    assert.not.ok(w.logs.some((l) => l.includes('FAILED')), w.logs.filter((l) => l.includes('FAILED')).join('\n'));
+    const uuids = w.mtty.bus.devices.map((d) => d.uuid);
+    const removers = Array.from({ length: 8 }, (_, k) =>
+      bash(w.root, uuids.slice(k * 10, k * 10 + 10).map((u) => `echo 1 > "$1/sys/bus/mdev/devices/${u}/remove"`).join('; ')),
+    );
+    for (const r of await Promise.all(removers)) assert.is(r.code, 0, r.stderr);
+    await until(() => w.mtty.bus.devices.length === 0, `no devices (have ${w.mtty.bus.devices.length})`);
+    await w.ex.idle();
+    await inStep(w);
+  } finally {
+    await w.close();
+  }
+});
+
+test('mirror: a 100 MB value written into create is refused once, logged as a bounded prefix, and the next write works', async () => {
+  const w = await world(4);
+  try {
+    const r = await bash(w.root, `head -c 100000000 /dev/zero | tr '\\0' a > "$1${TYPES}/mtty-1/create"`);
+    assert.is(r.code, 0, r.stderr); // a pipe takes it all; the mirror cannot fail write(2)
+    await until(() => w.logs.some((l) => l.includes('FAILED')), 'the refusal in the log');
+    await new Promise((res) => setTimeout(res, 200)); // any further line would come now
+    await w.ex.idle();
+    const lines = w.logs.filter((l) => l.includes('/create'));
+    assert.is(lines.length, 1, `one line for one overlong value, got ${lines.length}`);
+    assert.ok(lines[0].length < 400, `a log line of ${lines[0].length} characters`);
+    assert.match(lines[0], /"a{80}"\.\.\. \(4096 characters\)/);
+    const ok = await bash(w.root, `echo ${U1} > "$1${TYPES}/mtty-1/create"`);
+    assert.is(ok.code, 0);
+    await until(() => w.mtty.bus.device(U1) !== undefined, 'the next create');
+    assert.is(w.mtty.bus.devices.length, 1);
+  } finally {
+    await w.close();
+  }
+});
+
+test('mirror: a symlink planted at a temporary file name is not written through', async () => {
+  const w = await world(4);
+  try {
+    const victim = join(w.root, 'victim.txt');
+    writeFileSync(victim, 'precious\n');
+    symlinkSync(victim, join(w.root, TYPES, 'mtty-1', '.available_instances.mtty-tmp'));
+    w.mtty.parent.types.find((t) => t.id === 'mtty-1')!.create(U1); // available_instances changes: rewritten through the temp name
+    await until(() => readFileSync(join(w.root, TYPES, 'mtty-1/available_instances'), 'utf8') === '3\n', 'the new count');
+    assert.is(readFileSync(victim, 'utf8'), 'precious\n');
+    assert.not.ok(lstatSync(join(w.root, TYPES, 'mtty-1/available_instances')).isSymbolicLink());
+    await inStep(w);
+  } finally {
+    await w.close();
+  }
+});
+
+test('mirror: the sysfs root gets the private-directory rule (a 0777 root is refused)', async () => {
+  const mtty = await loadMtty({ ports: 2 });
+  const root = mkdtempSync(join(tmpdir(), 'mtty-sysfs-export-open-'));
+  try {
+    chmodSync(root, 0o777);
+    try {
+      SysfsExporter.start({ root, sysfs: mtty.sysfs, bus: mtty.bus });
+      assert.unreachable('a world-writable root was accepted');
+    } catch (e) {
+      assert.instance(e, MttyError);
+      assert.is((e as MttyError).code, 'EACCES');
+    }
+    assert.not.ok(existsSync(join(root, 'sys')));
+  } finally {
+    await mtty.unload();
+    rmSync(root, { recursive: true, force: true });
   }
 });
 

@@ -8,17 +8,23 @@ import type { CliCommand, CliIO } from './types.js';
 import { UsageError } from './types.js';
 import { fail } from '../errors/errno.js';
 import { DEFAULT_LAB_ROOT, isLoopbackHost, startLabServer } from '../lab/server.js';
+import { exportLab } from '../lab/export.js';
 
 const USAGE = `usage: mtty lab [--port N] [--host 127.0.0.1]
+       mtty lab --export DIR
 
 Serve the browser teaching lab (sysfs tree, config space, register inspector,
-terminals, step mode) on http://127.0.0.1:N/ and print the URL.
-  --port N     TCP port (default 8250; 0 = any free port)
-  --host H     loopback address to bind (default 127.0.0.1; only loopback is allowed)`;
+terminals, step mode, timeline, exercises) on http://127.0.0.1:N/ and print
+the URL, or write it as a static site any web server can host.
+  --port N      TCP port (default 8250; 0 = any free port)
+  --host H      loopback address to bind (default 127.0.0.1; only loopback is allowed)
+  --export DIR  write the static site (index.html, app.js, app.css, wasm, recordings)
+                into DIR (new or empty) and exit; no server is needed to use it`;
 
 interface LabArgs {
   port: number;
   host: string;
+  export?: string;
 }
 
 export function parseLabArgs(argv: string[]): LabArgs {
@@ -35,6 +41,9 @@ export function parseLabArgs(argv: string[]): LabArgs {
       const v = value();
       if (!/^\d+$/.test(v) || Number(v) > 65535) throw new UsageError(`--port must be 0..65535, not '${v}'`);
       out.port = Number(v);
+    } else if (flag === '--export') {
+      out.export = value();
+      if (!out.export) throw new UsageError('--export needs a directory');
     } else if (flag === '--host') {
       out.host = value();
       if (!isLoopbackHost(out.host)) throw new UsageError(`--host must be a loopback address (127.0.0.1, ::1), not '${out.host}'`);
@@ -64,6 +73,11 @@ export const commands: Record<string, CliCommand> = {
     usage: USAGE,
     async run(argv: string[], io: CliIO): Promise<number> {
       const args = parseLabArgs(argv);
+      if (args.export !== undefined) {
+        const files = await exportLab(args.export);
+        io.stdout.write(`mtty lab: wrote a static site to ${args.export} (${files.join(', ')})\nserve it with any static web server, e.g.: python3 -m http.server -d ${args.export}\n`);
+        return 0;
+      }
       if (!existsSync(path.join(DEFAULT_LAB_ROOT, 'index.html'))) {
         fail('ENOENT', `the lab page is not built (${DEFAULT_LAB_ROOT}); run 'npm run build:lab'`);
       }

@@ -12,16 +12,22 @@ import { mdevctlShellLine } from '../sysfs-export/index.js';
 const serve: CliCommand = {
   summary: 'run the mtty daemon (owns the devices; other verbs talk to it)',
   usage:
-    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR [--record FILE]] [--sysfs-root DIR] [--driver FILE]...\n' +
+    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR [--record FILE]] [--sysfs-root DIR [--sysfs-mode auto|fuse|mirror]] [--driver FILE]...\n' +
     '  --socket PATH     control socket (default $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-$UID/control.sock)\n' +
     '  --ports N         size of the shared port pool (default 24, as MAX_MTTYS)\n' +
     "  --profile P       UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
     '  --config-dir DIR  definitions to autostart (default $XDG_CONFIG_HOME/mtty)\n' +
     '  --no-autostart    do not start "auto" definitions\n' +
-    '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU)\n' +
+    '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU); DIR must be yours,\n' +
+    '                    not group/world-writable (created 0700 if missing)\n' +
     "  --record FILE     write every vfio-user client's accesses to FILE (mtty replay format, a DEVICE column per port)\n" +
-    '  --sysfs-root DIR  mirror /sys under DIR for the real mdevctl (MDEVCTL_ENV_ROOT=DIR, or the unshare line printed at start)\n' +
-    '                    (DIR/sys is the daemon\'s and is deleted on exit; a failed create/remove is only logged here)',
+    '  --sysfs-root DIR  export /sys as DIR/sys for the real mdevctl (MDEVCTL_ENV_ROOT=DIR, or the unshare line printed at start)\n' +
+    '                    (DIR/sys is the daemon\'s and is deleted on exit; DIR must be yours and not group/world-writable)\n' +
+    '  --sysfs-mode M    auto (default): a FUSE mount where /dev/fuse works, so a refused write fails the writer\n' +
+    '                    with its errno as in sysfs; else the plain mirror, where a refused write is only logged here.\n' +
+    '                    fuse: FUSE or fail; mirror: plain files (create/remove are FIFOs: no write is lost)\n' +
+    '  --driver FILE     also register the vendor driver in FILE (a module exporting register(bus, { clock }),\n' +
+    '                    e.g. dist/examples/countdown-timer.js); repeatable',
   async run(argv: string[], io: CliIO) {
     const p = parse(argv, {
       socket: { type: 'string' },
@@ -33,7 +39,10 @@ const serve: CliCommand = {
       record: { type: 'string' },
       'sysfs-root': { type: 'string' },
       driver: { type: 'string', multiple: true },
+      'sysfs-mode': { type: 'string' },
     });
+    const sysfsMode = optString(p, 'sysfs-mode') ?? 'auto';
+    if (sysfsMode !== 'auto' && sysfsMode !== 'fuse' && sysfsMode !== 'mirror') throw new UsageError(`--sysfs-mode must be auto, fuse or mirror, got '${sysfsMode}'`);
     const profile = optString(p, 'profile');
     if (profile !== undefined && profile !== 'mtty' && profile !== 'pc16550d') throw new UsageError(`--profile must be mtty or pc16550d, got '${profile}'`);
     if (optString(p, 'record') !== undefined && optString(p, 'vfio-user') === undefined) {
@@ -52,6 +61,7 @@ const serve: CliCommand = {
       recordFile: optString(p, 'record'),
       sysfsRoot: optString(p, 'sysfs-root'),
       drivers: (p.values.driver as string[] | undefined) ?? [],
+      sysfsMode,
       log,
       onShutdownRequest: () => stop(),
     });
@@ -63,7 +73,8 @@ const serve: CliCommand = {
     process.once('SIGTERM', onSignal);
     io.stdout.write(`mtty serve: listening on ${daemon.server.socketPath} (pid ${process.pid})\n`);
     if (daemon.sysfsExport) {
-      io.stdout.write(`mtty serve: sysfs mirrored under ${daemon.sysfsExport.root}; run mdevctl as:\n  ${mdevctlShellLine(daemon.sysfsExport.root)} types\n`);
+      const how = daemon.sysfsExport.mode === 'fuse' ? 'mounted (FUSE)' : 'mirrored';
+      io.stdout.write(`mtty serve: sysfs ${how} under ${daemon.sysfsExport.root}; run mdevctl as:\n  ${mdevctlShellLine(daemon.sysfsExport.root)} types\n`);
     }
     for (const u of daemon.autostarted.started) io.stdout.write(`mtty serve: started ${u} (auto)\n`);
     try {

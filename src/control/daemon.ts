@@ -9,15 +9,15 @@ import { HostRegistry, hostOps } from '../host/index.js';
 import { native, serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
 import { TraceRecorder } from '../replay/record.js';
 import { mttyRecordingWrap } from '../mtty/record-target.js';
-import { SysfsExporter } from '../sysfs-export/index.js';
+import { SysfsExporter, type SysfsExportMode } from '../sysfs-export/index.js';
 import type { Clock } from '../clock/clock.js';
 import { fail } from '../errors/errno.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { builtinOps } from './ops.js';
-import { ControlServer } from './server.js';
+import { ControlServer, removeStaleSockets } from './server.js';
 import { MttyService, type MttyLibrary } from './service.js';
-import { defaultConfigDir, defaultSocketPath } from './paths.js';
+import { defaultConfigDir, defaultSocketPath, preparePrivateDir } from './paths.js';
 
 /**
  * Options of startDaemon: socket path, pool size, profile, clock, definitions directory, autostart,
@@ -37,6 +37,8 @@ export interface DaemonOptions {
   recordFile?: string;
   /** Materialize /sys under this directory for the real mdevctl (src/sysfs-export); DIR/sys is removed on close. */
   sysfsRoot?: string;
+  /** How DIR/sys is exported (src/sysfs-export): 'mirror' (default here), 'fuse' or 'auto'. */
+  sysfsMode?: SysfsExportMode;
   library?: MttyLibrary;
   log?: (line: string) => void;
   /** A client sent the `shutdown` op. */
@@ -95,8 +97,14 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   };
   for (const [name, fn] of Object.entries(hostOps(lookup, hosts))) ops.registerOp(name, (args) => fn(args));
 
-  const server = new ControlServer(service, { socketPath: opts.socketPath ?? defaultSocketPath(), ops, onShutdownRequest: opts.onShutdownRequest });
-  await server.listen();
+  const server = new ControlServer(service, { socketPath: opts.socketPath ?? defaultSocketPath(), ops, onShutdownRequest: opts.onShutdownRequest, log });
+  try {
+    await server.listen();
+  } catch (e) {
+    // Not server.close(): that would unlink the socket of the daemon that refused us (EBUSY).
+    service.close();
+    throw e;
+  }
 
   let vfioUser: VfioUserService | null = null;
   let sysfsExport: SysfsExporter | null = null;
@@ -107,8 +115,13 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
       recorder = new TraceRecorder(opts.recordFile);
       log(`recording every vfio-user access to ${opts.recordFile}`);
     }
-    if (opts.vfioUserDir) vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log, wrap: recorder ? mttyRecordingWrap(recorder) : undefined });
-    if (opts.sysfsRoot) sysfsExport = SysfsExporter.start({ root: opts.sysfsRoot, sysfs: service.mtty.sysfs, bus: service.mtty.bus, log });
+    if (opts.vfioUserDir) {
+      // Sockets of transient devices a killed daemon left behind would otherwise stay forever.
+      const gone = await removeStaleSockets(preparePrivateDir(opts.vfioUserDir, 'vfio-user socket directory'), /^[0-9a-f-]{36}\.sock$/i);
+      if (gone.length > 0) log(`vfio-user: removed ${gone.length} stale socket(s) left by a previous daemon: ${gone.join(' ')}`);
+      vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log, wrap: recorder ? mttyRecordingWrap(recorder) : undefined });
+    }
+    if (opts.sysfsRoot) sysfsExport = SysfsExporter.start({ root: opts.sysfsRoot, sysfs: service.mtty.sysfs, bus: service.mtty.bus, log, mode: opts.sysfsMode });
     const autostarted = opts.autostart === false ? { started: [], failed: [] } : await service.autostart();
     for (const f of autostarted.failed) log(`autostart ${f.uuid} failed: ${f.error}`);
     let closing: Promise<void> | null = null;

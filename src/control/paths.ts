@@ -27,3 +27,6 @@ export function defaultConfigDir(env: Env = process.env): string {
   if (config && config.startsWith('/')) return join(config, 'mtty');
   return join(env.HOME || homedir(), '.config', 'mtty');
 }
+
+// preparePrivateDir lives in src/fs (vfio-user and sysfs-export use it too; control sits above them).
+export { preparePrivateDir } from '../fs/private-dir.js';

@@ -1,19 +1,23 @@
 /**
- * The guest CPU's view of interrupts: numbered lines, handlers registered with
- * request_irq(), and "interrupts disabled" sections (spin_lock_irqsave).
+ * The guest's interrupt controller: numbered lines, handlers registered with
+ * request_irq(), per-line disable_irq()/enable_irq(), and the EOI hook the VMM
+ * uses for its INTx unmask. It only latches and counts: when a latched line is
+ * taken is the CPU's decision (cpu.ts), between two accesses and never inside
+ * an interrupts-off section.
  *
- * Why a model at all: mtty raises INTx as an *edge* (one eventfd signal per
- * event) from inside the register access that caused it. A real CPU would take
- * that interrupt only after the driver re-enables interrupts, and the line
- * stays asserted at the interrupt controller until the handler has run and the
- * VMM unmasks the device. Running the handler re-entrantly inside the access
- * would produce orders of register accesses Linux never makes, so a raised
- * line is latched here and delivered when the guest leaves its last
- * irq-disabled section (or, for a host-side event, on the next microtask).
+ * Why latch at all: mtty raises INTx as an *edge* (one eventfd signal per
+ * event) from inside the register access that caused it. Running the handler
+ * re-entrantly inside that access would produce orders of register accesses
+ * Linux never makes.
  */
+import type { GuestRoutine } from './cpu.js';
 
-/** Returns true when this handler found work (IRQ_HANDLED), false for IRQ_NONE. */
-export type IrqHandler = () => boolean;
+/**
+ * A handler: true when it found work (IRQ_HANDLED), false for IRQ_NONE. A
+ * driver handler returns a routine (its register accesses are steppable); a
+ * plain boolean is for handlers that touch no device.
+ */
+export type IrqHandler = () => boolean | GuestRoutine<boolean>;
 
 interface Line {
   handlers: { name: string; fn: IrqHandler }[];
@@ -33,15 +37,12 @@ const NOBODY_CARED = 1000;
 export class InterruptController {
   private lines = new Map<number, Line>();
   private pending = new Set<number>();
-  /** local_irq_save() nesting: >0 means the CPU does not take interrupts now. */
-  private cpuDisabled = 0;
-  private scheduled = false;
   /**
-   * Where a failure inside a handler taken asynchronously goes (e.g. the device
-   * vanished under a running guest). Without it the error would surface as an
-   * unhandled exception from a microtask and take the whole process down.
+   * The CPU listens here: a line was raised (by the device: `now` false) or
+   * re-enabled by guest code with an interrupt latched (`now` true: taken at
+   * once, as enable_irq() does outside an interrupts-off section).
    */
-  onError: ((e: unknown) => void) | null = null;
+  onRaise: ((irq: number, now: boolean) => void) | null = null;
   /** Told when a line was disabled for firing with no handler claiming it. */
   onNobodyCared: ((irq: number) => void) | null = null;
 
@@ -75,35 +76,10 @@ export class InterruptController {
     l.eoi = l.eoi.filter((f) => f !== eoi);
   }
 
-  /** The device side: assert the line. Delivery waits until the CPU can take it. */
+  /** The device side: assert the line. The CPU takes it when it can. */
   raise(irq: number): void {
     this.pending.add(irq);
-    if (this.cpuDisabled === 0 && !this.scheduled) {
-      // Not inside a guest register access: the signal came from the host side
-      // (a back-end pushing bytes, a timer). Deliver after the current call
-      // stack unwinds so the device is never re-entered from its own callback.
-      this.scheduled = true;
-      queueMicrotask(() => {
-        this.scheduled = false;
-        try {
-          this.deliver();
-        } catch (e) {
-          if (!this.onError) throw e;
-          this.onError(e);
-        }
-      });
-    }
-  }
-
-  /** spin_lock_irqsave()...unlock_irqrestore(): pending interrupts are taken at the end. */
-  withIrqsDisabled<T>(fn: () => T): T {
-    this.cpuDisabled++;
-    try {
-      return fn();
-    } finally {
-      this.cpuDisabled--;
-      if (this.cpuDisabled === 0) this.deliver();
-    }
+    this.onRaise?.(irq, false);
   }
 
   /** disable_irq_nosync() / enable_irq() for one line (the 8250 THRE test uses them). */
@@ -114,38 +90,52 @@ export class InterruptController {
   enable(irq: number): void {
     const l = this.line(irq);
     if (l.disabled > 0) l.disabled--;
-    if (l.disabled === 0 && this.cpuDisabled === 0) this.deliver();
+    if (l.disabled === 0 && this.pending.has(irq)) this.onRaise?.(irq, true);
   }
 
-  /** Run the handlers of every pending, enabled line until nothing is pending. */
-  deliver(): void {
-    if (this.cpuDisabled > 0) return;
-    for (;;) {
-      const irq = [...this.pending].find((n) => this.line(n).disabled === 0);
-      if (irq === undefined) return;
-      this.pending.delete(irq);
-      const l = this.line(irq);
-      l.delivered++;
-      // Handlers run with interrupts off, as in hard-irq context.
-      this.cpuDisabled++;
-      let handled = false;
-      try {
-        for (const h of l.handlers) handled = h.fn() || handled;
-      } finally {
-        this.cpuDisabled--;
-      }
-      if (handled) {
-        l.unhandledRun = 0;
-      } else {
-        l.unhandled++;
-        if (++l.unhandledRun >= NOBODY_CARED) {
-          // A device that keeps interrupting with nothing to do would spin this loop forever.
-          l.disabled++;
-          this.onNobodyCared?.(irq);
-        }
-      }
-      for (const eoi of l.eoi) eoi();
+  /** A latched line that is not disabled, if any (the CPU's "may I take one?"). */
+  nextDeliverable(): number | undefined {
+    for (const n of this.pending) if (this.line(n).disabled === 0) return n;
+    return undefined;
+  }
+
+  /** The CPU took the line: it is no longer latched. */
+  take(irq: number): void {
+    this.pending.delete(irq);
+  }
+
+  /** Is a line latched (raised and not yet taken)? */
+  isPending(irq: number): boolean {
+    return this.pending.has(irq);
+  }
+
+  /** handle_irq for one line: every handler (shared line), the spurious count, then the EOI. */
+  *service(irq: number): GuestRoutine<boolean> {
+    const l = this.line(irq);
+    l.delivered++;
+    let handled = false;
+    for (const h of [...l.handlers]) {
+      const r = h.fn();
+      const mine = typeof r === 'boolean' ? r : yield* r;
+      handled = mine || handled;
     }
+    if (handled) {
+      l.unhandledRun = 0;
+    } else {
+      l.unhandled++;
+      if (++l.unhandledRun >= NOBODY_CARED) {
+        // A device that keeps interrupting with nothing to do would spin the CPU forever.
+        l.disabled++;
+        this.onNobodyCared?.(irq);
+      }
+    }
+    if (l.eoi.length) yield { kind: 'eoi', irq, why: 'end of interrupt: the VMM unmasks INTx (VFIO_DEVICE_SET_IRQS ACTION_UNMASK)' };
+    return handled;
+  }
+
+  /** Run the EOI hooks of a line (the CPU performs the 'eoi' op this way). */
+  eoi(irq: number): void {
+    for (const f of [...this.line(irq).eoi]) f();
   }
 
   /** /proc/interrupts: how many times the line was taken. */

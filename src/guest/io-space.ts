@@ -34,6 +34,12 @@ export class IoSpace {
     this.windows = this.windows.filter((w) => w.device !== device);
   }
 
+  /** Which BAR an I/O address falls in: the device, its region index and the offset inside. */
+  resolve(port: number): { device: VfioDevice; region: number; offset: number } | undefined {
+    const w = this.find(port);
+    return w ? { device: w.device, region: w.region, offset: port - w.base } : undefined;
+  }
+
   private find(port: number): Window | undefined {
     return this.windows.find((w) => port >= w.base && port < w.base + w.size);
   }

@@ -7,13 +7,12 @@
  */
 import type { VfioDevice } from '../vfio/api.js';
 import { MttyError } from '../errors/errno.js';
-import { InterruptController } from './interrupts.js';
-import { IoSpace } from './io-space.js';
-import { enumerate, type EnumerateOptions } from './pci-enumerate.js';
+import { GuestCpu, type GuestRoutine } from './cpu.js';
+import { enumerateRoutine, type EnumerateOptions } from './pci-enumerate.js';
 import type { PciFunction } from './pci-function.js';
 import { lspci, type LspciOptions } from './lspci.js';
-import { probePciSerial } from './serial8250-pci.js';
-import type { GuestCpu, Serial8250Port } from './serial8250.js';
+import { probePciSerialRoutine } from './serial8250-pci.js';
+import type { Serial8250Port } from './serial8250.js';
 import { legacySetserialLine, Tty, type LegacyPort } from './tty.js';
 import { wireIntx, type IntxWire } from './vfio-intx.js';
 
@@ -42,45 +41,39 @@ export interface AttachedFunction {
   intx: IntxWire;
 }
 
-/**
- * A small Linux-like guest driving VfioDevices: I/O port space, interrupt controller,
- * dmesg, and the ttyS table. `attach(device)` runs the kernel doc's step 4 (BIOS
- * enumeration through config region 7, BAR placement at 0xc150/0xc158, IRQ 10,
- * 8250_pci probe of 4348:3253); `lspci()`/`setserial()` print what the guest would.
- * Register accesses follow Linux's 8250 driver (drivers/tty/serial/8250/8250_port.c),
- * checked against a real guest's trace. Errors: MttyError from the device (errno as VFIO).
- */
-export class GuestMachine implements GuestCpu {
-  readonly io = new IoSpace();
-  readonly irqs = new InterruptController();
-  readonly dmesg: string[] = [];
+/** The guest: one CPU (cpu.ts) with the firmware, the serial core and the VMM's device plumbing. */
+export class GuestMachine extends GuestCpu {
   readonly legacyPorts: LegacyPort[];
   readonly style: 'current' | 'doc';
   private attached: AttachedFunction[] = [];
-  private onLog?: (line: string) => void;
   private configurePorts: boolean;
 
   constructor(opts: GuestOptions = {}) {
+    super();
     this.style = opts.style ?? 'current';
-    this.onLog = opts.onLog;
+    this.onLog = opts.onLog ?? null;
     this.configurePorts = opts.configurePorts ?? true;
     this.irqs.onNobodyCared = (irq) => this.log(`irq ${irq}: nobody cared; disabling IRQ #${irq}`);
-    this.irqs.onError = (e) => this.log(`irq: handler failed: ${e instanceof Error ? e.message : String(e)}`);
+    this.onError = (e) => this.log(`irq: handler failed: ${e instanceof Error ? e.message : String(e)}`);
     this.legacyPorts = opts.legacyPorts ?? [{ line: 0, iobase: 0x3f8, irq: 4, type: '16550A' }];
-  }
-
-  log(line: string): void {
-    this.dmesg.push(line);
-    this.onLog?.(line);
   }
 
   /** Plug the device in at a slot, let the BIOS program it, wire INTx, and probe drivers. */
   attach(device: VfioDevice, opts: EnumerateOptions = {}): AttachedFunction {
-    const fn = enumerate(device, opts);
+    return this.run(this.attachRoutine(device, opts), 'boot: BIOS enumeration and 8250_pci probe');
+  }
+
+  /**
+   * attach() as a routine: the lab steps the BIOS's config accesses and the
+   * probe's MCR write. `probe: false` leaves the function without a driver
+   * (a recorded guest drives the ports instead).
+   */
+  *attachRoutine(device: VfioDevice, opts: EnumerateOptions = {}, how: { probe?: boolean } = {}): GuestRoutine<AttachedFunction> {
+    const fn = yield* enumerateRoutine(device, opts);
     for (const bar of fn.bars) if (bar.io) this.io.map(bar.address, bar.size, device, bar.index);
     const intx = wireIntx(device, this.irqs, fn.irq);
     const taken = new Set<number>([...this.legacyPorts.map((p) => p.line), ...this.ports().map((p) => p.config.line)]);
-    const ports = probePciSerial(this, fn, { takenLines: taken, style: this.style, configure: this.configurePorts });
+    const ports = how.probe === false ? [] : yield* probePciSerialRoutine(this, fn, { takenLines: taken, style: this.style, configure: this.configurePorts });
     const a: AttachedFunction = { fn, ports, ttys: ports.map((p) => new Tty(p)), intx };
     this.attached.push(a);
     return a;

@@ -9,7 +9,8 @@
  */
 import type { VfioDevice } from '../vfio/api.js';
 import { fail } from '../errors/errno.js';
-import { cfgRead, cfgWrite, type PciBar, type PciFunction } from './pci-function.js';
+import type { PciBar, PciFunction } from './pci-function.js';
+import { runConfigRoutine, type GuestRoutine } from './cpu.js';
 
 export interface EnumerateOptions {
   domain?: number;
@@ -24,6 +25,7 @@ export interface EnumerateOptions {
 
 const PCI_VENDOR_ID = 0x00;
 const PCI_COMMAND = 0x04;
+const PCI_CLASS_REVISION = 0x08;
 const PCI_BASE_ADDRESS_0 = 0x10;
 const PCI_INTERRUPT_LINE = 0x3c;
 const PCI_INTERRUPT_PIN = 0x3d;
@@ -39,23 +41,36 @@ export function barSize(readback: number, io: boolean): number {
   return ((~mask >>> 0) + 1) >>> 0;
 }
 
+/** enumerate() run directly on the device's config region (no guest CPU needed). */
 export function enumerate(device: VfioDevice, opts: EnumerateOptions = {}): PciFunction {
+  return runConfigRoutine(enumerateRoutine(device, opts));
+}
+
+/** The firmware's enumeration as a routine: one config access per step, each labelled for the lab. */
+export function* enumerateRoutine(device: VfioDevice, opts: EnumerateOptions = {}): GuestRoutine<PciFunction> {
   // QEMU's vfio-pci asks these before touching the device; GET_IRQ_INFO
   // answers EINVAL until GET_INFO has been called (mtty caches num_irqs).
   device.getInfo();
-  const id = cfgRead(device, PCI_VENDOR_ID, 4);
+  const rd = (offset: number, size: 1 | 2 | 4, why: string): GuestRoutine<number> => (function* () {
+    return (yield { kind: 'cfg-read', device, offset, size, why }) >>> 0;
+  })();
+  const wr = (offset: number, size: 1 | 2 | 4, value: number, why: string): GuestRoutine => (function* () {
+    yield { kind: 'cfg-write', device, offset, size, value: value >>> 0, why };
+  })();
+  const id = yield* rd(PCI_VENDOR_ID, 4, 'BIOS: vendor and device ID: is anything in this slot?');
   const vendorId = id & 0xffff;
   const deviceId = id >>> 16;
   if (vendorId === 0xffff) fail('ENODEV', 'no PCI function answers config reads (vendor 0xffff)');
+  yield* rd(PCI_CLASS_REVISION, 4, 'BIOS: class code and revision: 07 00 02 = serial controller, 16550-compatible');
 
   let next = opts.ioBase ?? 0xc150;
   const bars: PciBar[] = [];
   for (let index = 0; index < 6; index++) {
     const off = PCI_BASE_ADDRESS_0 + 4 * index;
-    const saved = cfgRead(device, off, 4);
-    cfgWrite(device, off, 4, 0xffffffff);
-    const readback = cfgRead(device, off, 4);
-    cfgWrite(device, off, 4, saved);
+    const saved = yield* rd(off, 4, `BIOS: BAR${index}: save its value before sizing`);
+    yield* wr(off, 4, 0xffffffff, `BIOS: BAR${index} sizing: write all ones`);
+    const readback = yield* rd(off, 4, `BIOS: BAR${index} sizing: the zero low bits give the size, bit 0 = I/O space`);
+    yield* wr(off, 4, saved, `BIOS: BAR${index}: restore it`);
     if (readback === 0 || readback === 0xffffffff) continue; // not implemented
     const io = (readback & PCI_BASE_ADDRESS_SPACE_IO) !== 0;
     const size = barSize(readback, io);
@@ -63,15 +78,16 @@ export function enumerate(device: VfioDevice, opts: EnumerateOptions = {}): PciF
     if (!io) continue; // mtty has no memory BARs; a memory window is out of scope here
     const address = Math.ceil(next / size) * size; // BARs are naturally aligned
     next = address + size;
-    cfgWrite(device, off, 4, address);
+    yield* wr(off, 4, address, `BIOS: BAR${index}: place the ${size}-byte I/O window at 0x${address.toString(16)}`);
     bars.push({ index, io, address, size });
   }
 
   const irq = opts.irq ?? 10;
-  const pin = cfgRead(device, PCI_INTERRUPT_PIN, 1);
-  if (pin !== 0) cfgWrite(device, PCI_INTERRUPT_LINE, 1, irq);
+  const pin = yield* rd(PCI_INTERRUPT_PIN, 1, 'BIOS: interrupt pin (1 = INTA#)');
+  if (pin !== 0) yield* wr(PCI_INTERRUPT_LINE, 1, irq, `BIOS: interrupt line ${irq}: where INTA# is routed`);
   // Enable I/O decoding (mtty ignores command writes and already reads 0x0001).
-  cfgWrite(device, PCI_COMMAND, 2, cfgRead(device, PCI_COMMAND, 2) | PCI_COMMAND_IO);
+  const cmd = yield* rd(PCI_COMMAND, 2, 'BIOS: command register');
+  yield* wr(PCI_COMMAND, 2, cmd | PCI_COMMAND_IO, 'BIOS: enable I/O decoding');
 
   return {
     device,

@@ -7,7 +7,8 @@
  */
 import type { PciFunction } from './pci-function.js';
 import { pciName } from './pci-function.js';
-import { Serial8250Port, type GuestCpu } from './serial8250.js';
+import { Serial8250Port } from './serial8250.js';
+import type { GuestCpu, GuestRoutine } from './cpu.js';
 
 export interface PciSerialBoard {
   name: string;
@@ -54,6 +55,11 @@ export interface ProbeOptions {
  * a failed registration does in pciserial_init_ports().
  */
 export function probePciSerial(cpu: GuestCpu, fn: PciFunction, opts: ProbeOptions): Serial8250Port[] {
+  return cpu.run(probePciSerialRoutine(cpu, fn, opts), `8250_pci: probe ${pciName(fn)}`);
+}
+
+/** probePciSerial() as a routine (the lab steps it). */
+export function* probePciSerialRoutine(cpu: GuestCpu, fn: PciFunction, opts: ProbeOptions): GuestRoutine<Serial8250Port[]> {
   const id = matchPciSerial(fn);
   if (!id) return [];
   const board = BOARDS[id.board];
@@ -73,7 +79,7 @@ export function probePciSerial(cpu: GuestCpu, fn: PciFunction, opts: ProbeOption
     while (opts.takenLines.has(line)) line++;
     opts.takenLines.add(line);
     const port = new Serial8250Port(cpu, { line, iobase: bar.address, irq: fn.irq, baseBaud: board.baseBaud, devName, shareIrq: true });
-    if (opts.configure ?? true) port.configure(opts.style);
+    if (opts.configure ?? true) yield* port.configureRoutine(opts.style);
     else cpu.log(port.reportLine(opts.style));
     ports.push(port);
   }

@@ -12,10 +12,12 @@
  *     the browser never takes, such as reading the wasm file from disk); a
  *     *static* import of one would break the page, so the build fails on it.
  * The UART's wasm (dist/wasm/uart.wasm, built by asc) is copied next to the
- * bundle; see web/wasm-location.ts for how the page finds it.
+ * bundle; see web/wasm-location.ts for how the page finds it. The recorded
+ * lessons (examples/recordings/*.trace) go to recordings/. The result is a
+ * static site: `mtty lab --export DIR` copies it anywhere.
  */
 import * as esbuild from 'esbuild';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +27,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WEB = path.join(ROOT, 'src/lab/web');
 const OUT = path.join(ROOT, 'dist/lab');
 const WASM = path.join(ROOT, 'dist/wasm/uart.wasm');
+const RECORDINGS = path.join(ROOT, 'examples/recordings');
 
 const nodeShims: esbuild.Plugin = {
   name: 'lab-node-shims',
@@ -72,6 +75,10 @@ export async function buildLab(opts: { minify?: boolean } = {}): Promise<void> {
   await copyFile(path.join(WEB, 'index.html'), path.join(OUT, 'index.html'));
   if (!existsSync(WASM)) throw new Error(`${WASM} is missing: run 'npm run build:wasm' first`);
   await copyFile(WASM, path.join(OUT, 'wasm/uart.wasm'));
+  await mkdir(path.join(OUT, 'recordings'), { recursive: true });
+  for (const f of await readdir(RECORDINGS)) {
+    if (f.endsWith('.trace')) await copyFile(path.join(RECORDINGS, f), path.join(OUT, 'recordings', f));
+  }
 }
 
 // Run as a script (`node dist/src/lab/build.js`), not when imported by a test.

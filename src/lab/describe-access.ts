@@ -3,9 +3,10 @@
  *   "W THR 0x41 'A'", "R IIR 0xc4 = RX data available", "W LCR 0x83 = 8N1, DLAB on".
  * The log is what a student reads to follow the driver, so each line names
  * the register the access reached (DLAB decides offsets 0 and 1) and says what
- * the value means, in the words of decode-register.ts.
+ * the value means, in the words of the one decoder (src/uart/decode.ts).
  */
-import { charLabel, decodeRegister, hex2, registerName, type RegName } from './decode-register.js';
+import { charLabel, decodeRegister, hex2, type RegName } from '../uart/decode.js';
+import { registerName } from '../uart/registers.js';
 
 export interface RegisterAccess {
   dir: 'R' | 'W';
@@ -19,7 +20,7 @@ export interface RegisterAccess {
 }
 
 export function accessRegister(a: RegisterAccess): RegName {
-  return registerName(a.offset, a.dir, a.dlab);
+  return registerName(a.offset & 7, a.dir === 'R' ? 'r' : 'w', a.dlab) as RegName;
 }
 
 export function describeAccess(a: RegisterAccess): string {

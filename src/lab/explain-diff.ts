@@ -1,10 +1,10 @@
 /**
  * "What changed" after one step, in words: the step mode's explanation.
- * Compares two register snapshots field by field (decode-register.ts) so a
+ * Compares two register snapshots field by field (src/uart/decode.ts) so a
  * student reads "LSR 0x60 -> 0x01: DR set (data ready in RBR/FIFO); THRE
  * cleared (THR full)" instead of two hex numbers.
  */
-import { decodeRegister, hex2, type RegName } from './decode-register.js';
+import { decodeRegister, hex2, type RegName } from '../uart/decode.js';
 import type { RegisterSnapshot, SnapshotRegs } from './register-snapshot.js';
 
 /** Registers in the order the inspector lists them; RBR is covered by the access line itself. */

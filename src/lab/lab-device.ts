@@ -1,61 +1,83 @@
 /**
  * One mediated device as the lab drives it: the VMM side (open the VFIO
- * device, wire INTx to an eventfd-like sink, unmask on EOI) plus the guest
- * (BIOS enumeration, the 8250 driver's routines) running on a GuestCpu, one
- * access at a time. Every performed access becomes a StepRecord: the access
- * log line, why the driver made it, and what changed in the registers.
+ * device, plug it into its own guest), and the guest itself, the product's
+ * one guest model (src/guest: BIOS enumeration, 8250_pci probe, the 8250
+ * driver and its interrupt handler) on its GuestCpu. In run mode the CPU runs
+ * whatever is queued; in step mode the lab performs one access per Step.
+ *
+ * Every access, whoever makes it (the guest's driver, the student's
+ * inspector, the VMM, a recorded Linux guest), becomes one journal entry: the
+ * decoded access line, why it was made, what changed in the registers, and
+ * whether the device signalled INTx. The exercises, the timeline and the
+ * access log all read those entries.
  */
 import type { MdevDevice } from '../mdev/device.js';
 import type { MttyDevice } from '../mtty/device.js';
 import type { VfioDevice } from '../vfio/api.js';
-import {
-  VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_ACTION_UNMASK, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE,
-  VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_INTX_IRQ_INDEX, regionOffset,
-} from '../vfio/uapi.js';
-import type { PciFunction } from '../guest/pci-function.js';
+import { VFIO_PCI_CONFIG_REGION_INDEX, regionOffset } from '../vfio/uapi.js';
+import { GuestMachine, type AttachedFunction, type GuestAccess, type GuestRoutine, type Termios } from '../guest/index.js';
 import { formatLspci } from '../pci/lspci.js';
 import { lspciFunction } from '../guest/lspci.js';
+import { lspciHexDump } from '../pci/lspci-dump.js';
+import { hex2 } from '../uart/decode.js';
+import { registerName } from '../uart/registers.js';
 import { describeAccess } from './describe-access.js';
 import { explainDiff } from './explain-diff.js';
-import { biosEnumerate, type BiosResult } from './guest-bios.js';
-import { GuestCpu } from './guest-cpu.js';
-import { interruptHandler, startPort, transmit } from './guest-8250.js';
-import type { GuestOp } from './guest-ops.js';
 import { takeSnapshot, type PeekableUart, type RegisterSnapshot } from './register-snapshot.js';
-import { hex2, registerName } from './decode-register.js';
+import type { UartProfile } from '../uart/uart.js';
 
-/** What the lab needs of a port's UART: peeks for the inspector, time for 'wait'. */
+export type LabProfile = UartProfile;
+
+/** What the lab needs of a port's UART: peeks for the inspector, the profile switch. */
 export interface LabUart extends PeekableUart {
-  nextDeadline(): number;
-  /** Switchable at run time (keeps register state): the lab's profile switch. */
-  profile: 'pc16550d' | 'mtty';
+  profile: LabProfile;
 }
 
-export interface StepRecord {
+export type EntrySource = 'guest' | 'student' | 'vmm' | 'recording';
+
+/** One line of the lab's journal (access log). */
+export interface LabEntry {
   seq: number;
-  /** Task the access belongs to ("interrupt handler", "write 'A' to ttyS1"). */
+  /** Virtual time (ns) when the access was made. */
+  t: number;
+  uuid: string;
+  source: EntrySource;
+  /** Routine or action it belongs to ("interrupt handler (IRQ 10)", "open ttyS1", "register tool"). */
   task: string;
-  op: GuestOp;
-  /** Value read (reads) or written (writes). */
-  value: number;
-  /** The access-log line ("R IIR 0xc4 = RX data available"). */
+  /** The access ("ttyS1 R IIR 0xc4 = RX data available, FIFOs on"). */
   line: string;
-  /** What changed, in words (step mode's explanation). */
+  why: string;
+  /** What changed, in words. */
   changes: string[];
   /** The device signalled INTx during this access. */
   irq: boolean;
+  /** BAR/port the access reached (register accesses). */
+  port?: number;
+  /** IIR reads: the interrupt reason (for the timeline's marks). */
+  iir?: string;
+  /** Each port's UART INTR output after the access (bit p = port p). */
+  intr: number;
+}
+
+/** The journal line the exercises match: "<source>: <line>" plus " [INTx]". */
+export function entryText(e: LabEntry): string {
+  return `${e.source}: ${e.line}${e.irq ? ' [INTx]' : ''}`;
 }
 
 export interface LabDeviceHooks {
-  /** A byte the guest driver read from RBR: the tty's input (the terminal prints it). */
+  /** A byte the guest's tty received (the terminal prints it). */
   onByte(port: number, byte: number): void;
-  /** Move virtual time (the 'wait' op); returns ns advanced. */
-  advance(ns: number): number;
+  /** Append to the session's journal; returns the entry with its seq. */
+  journal(e: Omit<LabEntry, 'seq'>): LabEntry;
+  now(): number;
+  /** Virtual time an access costs (a trapped port I/O in a VM is about a microsecond). */
+  tick(): void;
 }
 
 const CFG = regionOffset(VFIO_PCI_CONFIG_REGION_INDEX);
 const CONFIG_SIZE = 255;
-const LOG_LIMIT = 400;
+/** The line settings the lab's guest opens each tty with (as `stty 115200` would leave them). */
+export const LAB_TERMIOS: Termios = { baud: 115200, dataBits: 8, parity: 'none', stopBits: 1, crtscts: false, clocal: true };
 
 function hex8(v: number): string {
   return '0x' + (v >>> 0).toString(16).padStart(8, '0');
@@ -65,41 +87,63 @@ function cfgMask(size: 1 | 2 | 4): number {
   return size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
 }
 
+export interface LabDeviceOptions {
+  /** false: the guest boots without the serial driver (a recorded guest drives the ports instead). */
+  driver?: boolean;
+}
+
 export class LabDevice {
   readonly uuid: string;
   readonly typeId: string;
   readonly portCount: number;
-  readonly cpu: GuestCpu;
-  readonly log: StepRecord[] = [];
-  /** eventfd signals received on INTx (the interrupt counter). */
-  irqSignals = 0;
-  /** Last byte written to write-only registers, per port (the inspector shows FCR from here). */
+  readonly machine: GuestMachine;
+  /** Last byte written to FCR (write-only), per port. */
   readonly lastFcr: (number | null)[];
-  readonly bios: BiosResult = { vendor: 0, device: 0, ports: 0, ioBase: [], irqLine: 0 };
+  attached: AttachedFunction | null = null;
   private vfio: VfioDevice | null = null;
-  private seq = 0;
-  private snaps: RegisterSnapshot[] = [];
-  private irqThisStep = false;
+  private snaps: RegisterSnapshot[];
+  private before: { snap?: RegisterSnapshot; port?: number; cfg?: number; signals: number } = { signals: 0 };
+  /** A recorded guest has no tty: its RBR reads (with data ready) go to the terminal instead. */
+  showReceived = false;
+  /** What a recording says about its accesses: the value the real guest read, its INTR changes. */
+  readonly recorded = new WeakMap<GuestAccess, { expected: number | null; note: string | null }>();
 
   constructor(
     readonly mdev: MdevDevice<MttyDevice>,
-    private readonly uarts: LabUart[],
     private readonly hooks: LabDeviceHooks,
+    readonly options: LabDeviceOptions = {},
   ) {
     this.uuid = mdev.uuid;
     this.typeId = mdev.type.id;
-    this.portCount = uarts.length;
-    this.lastFcr = uarts.map(() => null);
-    this.cpu = new GuestCpu(() => ({
-      title: 'interrupt handler',
-      isr: true,
-      routine: interruptHandler(this.bios.ports || this.portCount, (p, b) => this.hooks.onByte(p, b)),
-    }));
-    this.snaps = uarts.map((u) => takeSnapshot(u));
+    this.portCount = mdev.vendor.ports.length;
+    this.lastFcr = Array.from({ length: this.portCount }, () => null);
+    this.snaps = this.uarts().map((u) => takeSnapshot(u));
+    this.machine = new GuestMachine({ style: 'current' });
+    this.machine.observer = {
+      before: (op) => this.beforeAccess(op),
+      after: (op, value, task) => this.afterAccess(op, value, task, this.sourceOf(task)),
+    };
+  }
+
+  private sourceOf(task: string): EntrySource {
+    return task.startsWith('recording') ? 'recording' : 'guest';
+  }
+
+  private uarts(): LabUart[] {
+    return this.mdev.vendor.ports.map((p) => p.uart as unknown as LabUart);
+  }
+
+  uart(port: number): LabUart {
+    return this.uarts()[port];
   }
 
   get isOpen(): boolean {
     return this.vfio !== null;
+  }
+
+  /** INTx signals the device sent (the interrupt counter). */
+  get irqSignals(): number {
+    return this.attached?.intx.signals ?? 0;
   }
 
   /** The device's own INTx mask: set by each delivery (automask), cleared by UNMASK. */
@@ -112,58 +156,75 @@ export class LabDevice {
     return this.isOpen ? this.mdev.vendor.interrupts.stats.dropped : 0;
   }
 
+  /** The guest's name of a port: BAR0 ttyS1, BAR1 ttyS2 (the guest's own COM1 is ttyS0), as in the kernel doc. */
+  ttyName(port: number): string {
+    const p = this.attached?.ports[port];
+    return p ? p.name : `ttyS${port + 1}`;
+  }
+
   /**
-   * The VMM opens the device and wires INTx; the guest then boots: BIOS
-   * enumeration, and the driver starts every port (queued on the CPU).
+   * The VMM opens the device and boots its guest: the BIOS enumerates, the
+   * 8250_pci driver probes, and (unless a recording drives the ports) every
+   * tty is opened, as a terminal program would. Queued on the guest CPU:
+   * step mode shows each access.
    */
   open(): void {
     const dev = this.mdev.open();
     this.vfio = dev;
-    dev.getInfo();
-    dev.setIrqs({
-      flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-      index: VFIO_PCI_INTX_IRQ_INDEX,
-      start: 0,
-      count: 1,
-      data: [{ signal: () => this.onIrq() }],
-    });
-    this.cpu.submit({ title: 'BIOS: enumerate and place BARs', routine: biosEnumerate(this.bios) });
-    // The driver binds to what the BIOS found (BAR1 is absent on mtty-1), so it asks only once the BIOS is done.
-    const bios = this.bios;
-    this.cpu.submit({
-      title: 'driver: start every port the BIOS found',
-      routine: (function* () {
-        for (let p = 0; p < bios.ports; p++) yield* startPort(p);
+    const self = this;
+    const driver = this.options.driver ?? true;
+    this.machine.submit(
+      (function* (): GuestRoutine {
+        const a = yield* self.machine.attachRoutine(dev, {}, { probe: driver });
+        self.attached = a;
+        a.ports.forEach((p, i) => {
+          p.onReceive = (bytes) => {
+            for (const b of bytes) self.hooks.onByte(i, b);
+          };
+        });
       })(),
-    });
+      'boot: BIOS enumeration and 8250_pci probe',
+    );
+    if (driver) {
+      for (let p = 0; p < this.portCount; p++) {
+        this.machine.submit(
+          (function* (): GuestRoutine {
+            const port = self.attached?.ports[p];
+            if (port) yield* port.openRoutine(LAB_TERMIOS);
+          })(),
+          `open /dev/${this.ttyName(p)} at 115200 8N1`,
+        );
+      }
+    }
   }
 
-  private onIrq(): void {
-    this.irqSignals++;
-    this.irqThisStep = true;
-    this.cpu.interrupt();
-  }
-
-  /** Queue bytes typed on a port's terminal: the driver transmits them through THR. */
+  /** Keys typed on a port's terminal: the guest writes them to its tty (the driver's TX path). */
   type(port: number, bytes: Uint8Array): void {
+    const p = this.attached?.ports[port];
+    if (!p) return;
     const shown = [...bytes].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-    this.cpu.submit({ title: `write "${shown}" to ttyS${port}`, routine: transmit(port, bytes) });
+    this.machine.submit(p.writeRoutine(bytes), `write "${shown}" to /dev/${p.name}`);
   }
 
-  /** Side-effect-free register view of a port (refreshes the IER cache while DLAB=0). */
+  /** Side-effect-free register view of a port (keeps the IER/RBR last seen while DLAB hides them). */
   snapshot(port: number): RegisterSnapshot {
-    const s = takeSnapshot(this.uarts[port], this.snaps[port]);
+    const s = takeSnapshot(this.uart(port), this.snaps[port]);
     this.snaps[port] = s;
     return s;
   }
 
-  /** VFIO_DEVICE_GET_REGION_INFO of a port's BAR: where the VMM reads and writes it in the device fd. */
-  regionInfo(port: number): { size: number; offset: number; flags: number } | null {
-    return this.vfio ? this.vfio.getRegionInfo(port) : null;
+  /** The registers an exercise check sees (FCR: last written). */
+  registers(port: number): Record<string, number> {
+    const s = this.snapshot(port);
+    const r: Record<string, number> = { ...s.regs };
+    const fcr = this.lastFcr[port];
+    if (fcr !== null) r.FCR = fcr;
+    return r;
   }
 
-  uart(port: number): LabUart {
-    return this.uarts[port];
+  /** VFIO_DEVICE_GET_REGION_INFO of a port's BAR. */
+  regionInfo(port: number): { size: number; offset: number; flags: number } | null {
+    return this.vfio ? this.vfio.getRegionInfo(port) : null;
   }
 
   /** The 255-byte config space as the device answers it now (config reads have no side effects). */
@@ -175,140 +236,152 @@ export class LabDevice {
   /** lspci -vv header lines + the full -xxx hex dump. */
   lspciText(): string {
     const bytes = this.configBytes();
-    const fn: PciFunction = {
-      device: this.vfio as VfioDevice,
-      domain: 0, bus: 0, slot: 5, func: 0,
-      vendorId: this.bios.vendor, deviceId: this.bios.device,
-      bars: this.bios.ioBase.map((address, index) => ({ index, io: true, address, size: 8 })),
-      irq: this.bios.irqLine, pin: bytes[0x3d], driver: this.bios.ports ? 'serial' : null,
-    };
-    return formatLspci(bytes, lspciFunction(fn), { physicalSlot: false, hexLines: 16 }).trimEnd();
+    const a = this.attached;
+    if (!a) return ['(the BIOS has not enumerated the device yet)', lspciHexDump(bytes, 16)].join('\n');
+    return formatLspci(bytes, lspciFunction(a.fn), { physicalSlot: false, hexLines: 16 }).trimEnd();
   }
 
-  /** The access Step would perform, as a log line ("ttyS1 R LSR"), for the step panel. */
-  describeNext(): { task: string; line: string; why: string } | null {
-    const next = this.cpu.peek();
-    if (!next) return null;
-    const { op } = next;
-    let line: string;
-    switch (op.kind) {
-      case 'read':
-      case 'write': {
-        const dlab = this.snapshot(op.port).dlab;
-        const name = registerName(op.offset, op.kind === 'read' ? 'R' : 'W', dlab);
-        line = `ttyS${op.port} ${op.kind === 'read' ? 'R' : 'W'} ${name}${op.kind === 'write' ? ` ${hex2(op.value)}` : ''}`;
-        break;
-      }
-      case 'cfg-read': line = `CFG R ${hex2(op.offset)}`; break;
-      case 'cfg-write': line = `CFG W ${hex2(op.offset)} ${hex8(op.value)}`; break;
-      case 'unmask': line = 'IOCTL SET_IRQS INTx UNMASK'; break;
-      case 'wait': line = 'WAIT for the UART'; break;
-    }
-    return { task: next.task.title, line, why: op.why };
+  // ---- the student's hands: the inspector's tools ------------------------------------------
+
+  /** A register write from the inspector (as `mtty reg` would make it): logged, explained, interrupts follow. */
+  studentWrite(port: number, offset: number, value: number, why: string): LabEntry {
+    const op: GuestAccess = { kind: 'out', port: this.ioBase(port) + offset, value: value & 0xff, why };
+    return this.direct(op, 'register tool');
   }
 
-  /** Perform exactly one guest access. Null when the guest has nothing queued. */
-  step(): StepRecord | null {
-    const dev = this.vfio;
-    if (!dev) return null;
-    let next;
-    try {
-      next = this.cpu.peek();
-    } catch (e) {
-      // A driver routine threw (a bug, not a device answer): drop the guest's
-      // queue so the page stays usable, and say what happened in the log.
-      this.cpu.clear();
-      const rec: StepRecord = {
-        seq: ++this.seq, task: 'guest', op: { kind: 'unmask', why: 'guest driver error' }, value: 0,
-        line: `GUEST ERROR ${e instanceof Error ? e.message : String(e)}`, changes: [], irq: false,
-      };
-      this.log.push(rec);
-      return rec;
-    }
-    if (!next) return null;
-    const { task, op } = next;
-    this.irqThisStep = false;
+  /** A register read from the inspector: it has the read's side effects (IIR clears THRE, RBR pops a byte). */
+  studentRead(port: number, offset: number, why: string): LabEntry {
+    return this.direct({ kind: 'in', port: this.ioBase(port) + offset, why }, 'register tool');
+  }
+
+  /** A config-space dword read (the config tool). */
+  studentConfigRead(offset: number, size: 1 | 2 | 4 = 4): LabEntry {
+    if (!this.vfio) throw new Error('device is closed');
+    return this.direct({ kind: 'cfg-read', device: this.vfio, offset, size, why: 'read from the config-space tool' }, 'config tool');
+  }
+
+  /** A host-side line event (modem inputs, an injected byte or error): logged with what it changed. */
+  lineEvent(port: number, line: string, why: string, act: () => void): LabEntry {
+    const before = this.snapshot(port);
+    const signals = this.irqSignals;
+    act();
+    const after = this.snapshot(port);
+    return this.hooks.journal({
+      t: this.hooks.now(), uuid: this.uuid, source: 'student', task: 'line events', line: `${this.ttyName(port)} ${line}`, why,
+      changes: explainDiff(before, after), irq: this.irqSignals > signals, port, intr: this.intrBits(),
+    });
+  }
+
+  /** An action of the VMM or the sysfs shell, logged on this device's journal. */
+  vmmEntry(line: string, why: string, source: EntrySource = 'vmm'): LabEntry {
+    return this.hooks.journal({ t: this.hooks.now(), uuid: this.uuid, source, task: 'vmm', line, why, changes: [], irq: false, intr: this.intrBits() });
+  }
+
+  private ioBase(port: number): number {
+    const bar = this.attached?.fn.bars.find((b) => b.index === port);
+    if (!bar) throw new Error(`BAR${port} is not placed yet: let the BIOS finish (run or step the guest)`);
+    return bar.address;
+  }
+
+  /** Perform one access outside the guest CPU (the student, as a debugger would), journalled the same way. */
+  private direct(op: GuestAccess, task: string): LabEntry {
+    this.beforeAccess(op);
     let value = 0;
+    switch (op.kind) {
+      case 'in': value = this.machine.io.inb(op.port); break;
+      case 'out': this.machine.io.outb(op.port, op.value); break;
+      case 'cfg-read': value = this.vfio!.read(CFG + op.offset, op.size) >>> 0; break;
+      default: throw new Error(`unsupported tool access ${op.kind}`);
+    }
+    return this.afterAccess(op, value, task, 'student');
+  }
+
+  private intrBits(): number {
+    if (this.mdev.state === 'gone') return 0;
+    let bits = 0;
+    this.uarts().forEach((u, i) => {
+      if (u.irq) bits |= 1 << i;
+    });
+    return bits;
+  }
+
+  private portOf(addr: number): { port: number; offset: number } | null {
+    const w = this.machine.io.resolve(addr);
+    return w ? { port: w.region, offset: w.offset } : null;
+  }
+
+  private beforeAccess(op: GuestAccess): void {
+    this.before = { signals: this.irqSignals };
+    if (op.kind === 'in' || op.kind === 'out') {
+      const at = this.portOf(op.port);
+      if (at) this.before = { ...this.before, port: at.port, snap: this.snapshot(at.port) };
+    } else if (op.kind === 'cfg-write') {
+      this.before.cfg = op.device.read(CFG + op.offset, op.size) >>> 0;
+    }
+  }
+
+  private afterAccess(op: GuestAccess, value: number, task: string, source: EntrySource): LabEntry {
     let line = '';
     let changes: string[] = [];
-    try {
-      ({ value, line, changes } = this.perform(dev, op));
-    } catch (e) {
-      // A failed access is a lesson too (EFAULT from a bad offset...): log it, do not stop the page.
-      value = 0xff;
-      line = `${op.kind.toUpperCase()} failed: ${e instanceof Error ? e.message : String(e)}`;
-    }
-    this.cpu.complete(value);
-    if (this.irqThisStep) changes.push(`the device signalled INTx (interrupt #${this.irqSignals}); INTx is now masked and the CPU runs the interrupt handler next`);
-    const rec: StepRecord = { seq: ++this.seq, task: task.title, op, value, line, changes, irq: this.irqThisStep };
-    this.log.push(rec);
-    if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
-    return rec;
-  }
-
-  private perform(dev: VfioDevice, op: GuestOp): { value: number; line: string; changes: string[] } {
-    let value = 0;
-    let line: string;
-    let changes: string[] = [];
+    let port: number | undefined;
+    let iir: string | undefined;
     switch (op.kind) {
-      case 'read':
-      case 'write': {
-        const before = this.snapshot(op.port);
-        const pos = regionOffset(op.port) + op.offset;
-        if (op.kind === 'read') value = dev.read(pos, 1) & 0xff;
-        else {
-          value = op.value & 0xff;
-          dev.write(pos, 1, value);
-          if (op.offset === 2) this.lastFcr[op.port] = value;
+      case 'in':
+      case 'out': {
+        const at = this.portOf(op.port);
+        const dir = op.kind === 'in' ? 'R' : 'W';
+        if (!at || !this.before.snap) {
+          line = `I/O ${dir} 0x${op.port.toString(16)} ${hex2(value)} (nothing decodes this address)`;
+          break;
         }
-        const after = this.snapshot(op.port);
-        line = `ttyS${op.port} ${describeAccess({ dir: op.kind === 'read' ? 'R' : 'W', offset: op.offset, value, dlab: before.dlab, divisor: after.regs.DLL | (after.regs.DLM << 8) })}`;
+        port = at.port;
+        const before = this.before.snap;
+        const v = op.kind === 'in' ? value : op.value;
+        if (op.kind === 'out' && at.offset === 2) this.lastFcr[at.port] = v;
+        const after = this.snapshot(at.port);
+        line = `${this.ttyName(at.port)} ${describeAccess({ dir, offset: at.offset, value: v, dlab: before.dlab, divisor: after.regs.DLL | (after.regs.DLM << 8) })}`;
         changes = explainDiff(before, after);
+        const reg = registerName(at.offset, dir === 'R' ? 'r' : 'w', before.dlab);
+        if (dir === 'R' && reg === 'IIR') iir = line.split(' = ')[1];
+        if (dir === 'R' && reg === 'RBR' && this.showReceived && before.regs.LSR & 0x01) this.hooks.onByte(at.port, v);
         break;
       }
       case 'cfg-read':
       case 'cfg-write': {
         const mask = cfgMask(op.size);
-        const before = dev.read(CFG + op.offset, op.size) >>> 0;
-        if (op.kind === 'cfg-read') {
-          value = before;
-          line = `CFG R ${hex2(op.offset)} = ${hex8(value & mask)}`;
-        } else {
-          value = op.value >>> 0;
-          dev.write(CFG + op.offset, op.size, value & mask);
-          const after = dev.read(CFG + op.offset, op.size) >>> 0;
-          line = `CFG W ${hex2(op.offset)} ${hex8(value & mask)}`;
-          changes = [after === before ? `config ${hex2(op.offset)} unchanged (${hex8(after)}): the device ignores or keeps this value` : `config ${hex2(op.offset)} ${hex8(before)} -> ${hex8(after)}`];
+        if (op.kind === 'cfg-read') line = `CFG R ${hex2(op.offset)} = ${hex8(value & mask)}`;
+        else {
+          line = `CFG W ${hex2(op.offset)} ${hex8(op.value & mask)}`;
+          const now = op.device.read(CFG + op.offset, op.size) >>> 0;
+          const was = this.before.cfg ?? 0;
+          changes = [now === was ? `config ${hex2(op.offset)} unchanged (${hex8(now)}): the device ignores or keeps this value` : `config ${hex2(op.offset)} ${hex8(was)} -> ${hex8(now)}`];
         }
         break;
       }
-      case 'unmask':
-        dev.setIrqs({ flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, index: VFIO_PCI_INTX_IRQ_INDEX, start: 0, count: 1 });
+      case 'eoi':
         line = 'IOCTL SET_IRQS INTx UNMASK';
         changes = ['INTx unmasked: the device may signal the next interrupt'];
         break;
-      case 'wait': {
-        const d = this.uarts[op.port].nextDeadline();
-        const ns = this.hooks.advance(d > 0 ? d : 0);
-        line = `WAIT ${ns ? `${(ns / 1000).toFixed(1)} µs` : '(nothing scheduled)'}`;
-        changes = ns ? [`virtual time moved ${(ns / 1000).toFixed(1)} µs to the UART's next event`] : [];
-        break;
-      }
     }
-    return { value, line, changes };
+    const irq = this.irqSignals > this.before.signals;
+    if (irq) changes.push(`the device signalled INTx (interrupt #${this.irqSignals}); INTx is now masked until the VMM unmasks it after the handler`);
+    const rec = this.recorded.get(op);
+    if (rec?.expected != null) {
+      changes.unshift(value === rec.expected ? `the recorded guest read the same value (${hex2(rec.expected)})` : `MISMATCH: the recorded guest read ${hex2(rec.expected)}, this model answers ${hex2(value)}`);
+    }
+    if (rec?.note) changes.push(rec.note);
+    const entry = this.hooks.journal({ t: this.hooks.now(), uuid: this.uuid, source, task, line, why: op.why, changes, irq, port, iir, intr: this.intrBits() });
+    this.hooks.tick();
+    return entry;
   }
 
-  /** Run mode: perform accesses until the guest is idle (bounded, so a livelock cannot freeze the page). */
-  run(limit = 20000): number {
-    let n = 0;
-    while (n < limit && this.step()) n++;
-    return n;
-  }
-
-  /** The VMM closes the device (drops INTx; removal can then finish). */
+  /** The VMM closes the device (drops INTx; a pending removal can then finish). */
   close(): void {
-    this.cpu.clear();
-    this.vfio?.close();
+    this.machine.clear();
+    if (this.vfio) {
+      for (const a of this.machine.functions()) this.machine.detach(a.fn.device);
+      this.vfio.close();
+    }
     this.vfio = null;
   }
 }

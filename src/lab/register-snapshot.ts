@@ -6,7 +6,7 @@
  * read() would change the very behaviour the student is watching, so every
  * value here comes from Uart.peek() (what a read *would* return).
  */
-import type { RegName } from './decode-register.js';
+import type { RegName } from '../uart/decode.js';
 
 /** The part of the Uart contract the inspector needs (structural, so tests can fake it). */
 export interface PeekableUart {

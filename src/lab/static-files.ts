@@ -17,6 +17,8 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
   '.woff2': 'font/woff2',
+  '.trace': 'text/plain; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
 };
 
 /** Map a request path ("/app.js?x=1") to a file under `root`. */

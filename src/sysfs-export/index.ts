@@ -1,4 +1,5 @@
-export { SysfsExporter, type SysfsExportOptions } from './exporter.js';
+export { SysfsExporter, type SysfsExportOptions, type SysfsExportMode } from './exporter.js';
+export { FuseSysfs, fuseAddon, fuseUnavailableReason } from './fuse-export.js';
 export { snapshotSysfs, type SnapshotEntry, type AttrAccess } from './snapshot.js';
 export { applySnapshot } from './mirror.js';
 export { mdevctlInvocation, mdevctlShellLine, runMdevctl, type MdevctlResult } from './mdevctl-namespace.js';

@@ -2,10 +2,12 @@
  * Put a facade snapshot on disk under a root directory, changing only what
  * differs: real directories, relative symlinks (they resolve inside the root
  * exactly as in /sys) and regular files. Readable files are replaced by an
- * atomic rename so a reader never sees half a value; write-only files
- * (create, remove) are created empty and otherwise left alone, since their
- * content is a write in flight that the watcher owns.
+ * atomic rename so a reader never sees half a value; write-only attributes
+ * (create, remove) are FIFOs (see attr-watcher.ts for why), made with
+ * mkfifo(1) since Node has no mkfifo, all new ones of a sync in one call.
+ * Temporary files are created with O_EXCL, which never follows a symlink.
  */
+import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SnapshotEntry } from './snapshot.js';
@@ -20,6 +22,7 @@ export function diskPath(root: string, p: string): string {
 /** Make `root` + the snapshot's paths look exactly like the snapshot; returns the number of changes made. */
 export function applySnapshot(root: string, entries: SnapshotEntry[]): number {
   let changes = 0;
+  const fifos: string[] = [];
   const wanted = new Map<string, Set<string>>(); // dir disk path -> child names it should hold
   const want = (p: string) => {
     const d = diskPath(root, p);
@@ -45,18 +48,23 @@ export function applySnapshot(root: string, entries: SnapshotEntry[]): number {
       symlinkSync(e.target, d);
       changes++;
     } else if (e.access === 'wo') {
-      if (st?.isFile()) continue;
+      if (st?.isFIFO()) continue;
       if (st) rmSync(d, { recursive: true, force: true });
-      writeFileSync(d, '', { mode: MODE.wo });
+      fifos.push(d);
       changes++;
     } else {
       if (st?.isFile() && (st.mode & 0o777) === MODE[e.access] && readFileSync(d, 'utf8') === e.content) continue;
       if (st?.isDirectory()) rmSync(d, { recursive: true, force: true });
       const tmp = join(d, '..', `.${e.path.slice(e.path.lastIndexOf('/') + 1)}.mtty-tmp`);
-      writeFileSync(tmp, e.content, { mode: MODE[e.access] });
+      rmSync(tmp, { force: true });
+      writeFileSync(tmp, e.content, { mode: MODE[e.access], flag: 'wx' });
       renameSync(tmp, d);
       changes++;
     }
+  }
+  if (fifos.length > 0) {
+    const r = spawnSync('mkfifo', ['-m', MODE.wo.toString(8), '--', ...fifos], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`mkfifo failed: ${r.error?.message ?? r.stderr.trim()}`);
   }
   // Remove what the facade no longer has (devices gone, links dropped at the start of a removal).
   for (const [dir, names] of wanted) {

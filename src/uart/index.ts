@@ -2,3 +2,4 @@
 export { Uart } from './uart.js';
 export type { UartProfile, Wiring, UartOptions, LineSettings } from './uart.js';
 export * from './registers.js';
+export * from './decode.js';

@@ -3,6 +3,7 @@
  * models, drivers, the replay tool, the teaching lab), plus a decoder that
  * turns a register access into words a student can read.
  */
+import { decodeRegister, type RegName } from './decode.js';
 
 /** Register offsets 0..7 of a 16550 (PC16550D datasheet, Table II); DLL/DLM when LCR.DLAB is set. */
 export const REG = {
@@ -58,82 +59,12 @@ export function registerName(offset: number, dir: Direction, dlab = false): stri
   }
 }
 
-function bits(value: number, table: Record<string, number>): string[] {
-  return Object.entries(table).filter(([, b]) => (value & b) !== 0).map(([n]) => n);
-}
-
-function hex(v: number): string {
-  return '0x' + v.toString(16).padStart(2, '0');
-}
-
-function printable(v: number): string {
-  return v >= 0x20 && v < 0x7f ? ` '${String.fromCharCode(v)}'` : '';
-}
-
 /**
  * One line describing an access, e.g. describeRegister(5, 0x61, 'r') ->
- * "LSR 0x61: DR THRE TEMT". Pass dlab=true when LCR bit 7 was set.
+ * "LSR 0x61: DR THRE TEMT". Pass dlab=true when LCR bit 7 was set. The words
+ * come from the one decoder (decode.ts), which the lab shares.
  */
 export function describeRegister(offset: number, value: number, dir: Direction, dlab = false): string {
-  const name = registerName(offset, dir, dlab);
-  const head = `${name} ${hex(value)}`;
-  let detail: string;
-  switch (name) {
-    case 'RBR':
-    case 'THR':
-      detail = `data byte${printable(value)}`;
-      break;
-    case 'DLL':
-    case 'DLM':
-      detail = 'divisor latch byte';
-      break;
-    case 'IER':
-      detail = bits(value, { ...IER }).join(' ') || 'all interrupts off';
-      break;
-    case 'IIR': {
-      const id = value & 0x0f;
-      const src =
-        id & 1 ? 'no interrupt pending'
-        : id === IIR.RLSI ? 'receiver line status'
-        : id === IIR.CTI ? 'character timeout'
-        : id === IIR.RDI ? 'received data available'
-        : id === IIR.THRI ? 'transmitter holding register empty'
-        : id === IIR.MSI ? 'modem status'
-        : `id ${hex(id)} (not a 16550A value)`;
-      const fifo = (value & 0xc0) === 0xc0 ? ', FIFOs on' : (value & 0xc0) === 0 ? '' : ', FIFO bits ' + hex(value & 0xc0);
-      detail = src + fifo;
-      break;
-    }
-    case 'FCR': {
-      if (!(value & FCR.ENABLE)) {
-        detail = 'FIFOs off (16450 mode)';
-        break;
-      }
-      const parts = ['FIFOs on', `RX trigger ${[1, 4, 8, 14][value >> 6]}`];
-      if (value & FCR.CLEAR_RX) parts.push('clear RX');
-      if (value & FCR.CLEAR_TX) parts.push('clear TX');
-      if (value & FCR.DMA) parts.push('DMA mode 1');
-      detail = parts.join(', ');
-      break;
-    }
-    case 'LCR': {
-      const data = 5 + (value & 3);
-      const par = !(value & LCR.PARITY) ? 'N' : value & LCR.SPAR ? (value & LCR.EPAR ? 'S' : 'M') : value & LCR.EPAR ? 'E' : 'O';
-      const stop = value & LCR.STOP ? (data === 5 ? '1.5' : '2') : '1';
-      detail = `${data}${par}${stop}` + (value & LCR.SBC ? ', break' : '') + (value & LCR.DLAB ? ', DLAB' : '');
-      break;
-    }
-    case 'MCR':
-      detail = bits(value, { ...MCR }).join(' ') || 'all outputs inactive';
-      break;
-    case 'LSR':
-      detail = bits(value, { ...LSR }).join(' ') || 'nothing';
-      break;
-    case 'MSR':
-      detail = bits(value, { ...MSR }).join(' ') || 'no modem inputs';
-      break;
-    default:
-      detail = 'scratch';
-  }
-  return `${head}: ${detail}`;
+  const name = registerName(offset, dir, dlab) as RegName;
+  return `${name} 0x${value.toString(16).padStart(2, '0')}: ${decodeRegister(name, value).summary}`;
 }

@@ -98,11 +98,15 @@ function packageRoot(): string {
 /** Set to 1 to behave as if the addon were absent (tests of a machine without a C toolchain). */
 export const NO_ADDON_ENV = 'MTTY_NO_ADDON';
 
+/** The addon's file name (binding.gyp target vfio_user_native; the package also builds mtty_fuse). */
+const ADDON_FILE = 'vfio_user_native.node';
+
 /**
- * The addon, found the way node-gyp-build finds any addon (the route
- * @serialport/bindings-cpp takes): build/Release or build/Debug at the
- * package root (a local `node-gyp rebuild`), else the prebuilt binary for
- * this platform and arch under prebuilds/ (made by prebuildify at pack time).
+ * The addon, by its own file name (binding.gyp has two targets, so "the first
+ * .node in the folder", node-gyp-build's rule, could be the FUSE addon):
+ * build/Release or build/Debug at the package root (`node-gyp rebuild`, which
+ * `npm install` runs through node-gyp-build when no prebuilt binary loads),
+ * else prebuilds/<platform>-<arch>/ (scripts/prebuild.mjs, run at pack time).
  * The package root is the nearest folder above this file whose package.json
  * is mtty's (dist/src/vfio-user/ when built, src/vfio-user/ when run from source).
  * Loaded on first use only: nothing but the vfio-user server and client needs
@@ -113,18 +117,22 @@ export const NO_ADDON_ENV = 'MTTY_NO_ADDON';
 export function native(): NativeAddon {
   if (cached) return cached;
   const root = packageRoot();
-  let why: string;
+  let why = '';
   if (process.env[NO_ADDON_ENV] === '1') {
     why = `${NO_ADDON_ENV}=1 is set`;
   } else {
-    try {
-      const require = createRequire(import.meta.url);
-      const load = require('node-gyp-build') as (dir: string) => unknown;
-      cached = load(root) as NativeAddon;
-      return cached;
-    } catch (e) {
-      why = String((e as Error)?.message ?? e).split('\n')[0]!.trim();
+    const require = createRequire(import.meta.url);
+    for (const dir of ['build/Release', 'build/Debug', `prebuilds/${process.platform}-${process.arch}`]) {
+      const file = join(root, dir, ADDON_FILE);
+      try {
+        cached = require(file) as NativeAddon;
+        return cached;
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err?.code !== 'MODULE_NOT_FOUND') why ||= `${dir}/${ADDON_FILE}: ${String(err?.message ?? e).split('\n')[0]!.trim()}`;
+      }
     }
+    why ||= `no ${ADDON_FILE} in build/Release, build/Debug or prebuilds/${process.platform}-${process.arch}`;
   }
   throw new MttyError(
     'ENOENT',

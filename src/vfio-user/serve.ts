@@ -10,8 +10,8 @@
  * Typed structurally (OpenableDevice, VfioUserBus) so MdevBus/MdevDevice fit
  * as they are, and tests can pass a small fake.
  */
-import { mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import { preparePrivateDir } from '../fs/private-dir.js';
 import type { VfioDevice } from '../vfio/api.js';
 import { VfioUserServer } from './server.js';
 
@@ -49,7 +49,7 @@ export function attachVfioUser(device: OpenableDevice, socketPath: string, opts:
  * Options of serveVfioUser: the socket directory (created 0700), the bus to follow, log, a socket add/remove hook.
  */
 export interface ServeOptions {
-  /** Directory for the sockets; created 0700 if missing. */
+  /** Directory for the sockets; created 0700 if missing; refused (EPERM/EACCES) if not private (preparePrivateDir). */
   dir: string;
   bus: VfioUserBus;
   log?: (line: string) => void;
@@ -79,14 +79,8 @@ export interface VfioUserService {
  */
 export function serveVfioUser(opts: ServeOptions): VfioUserService {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
-  // mkdir's mode is filtered by the umask and ignored for an existing dir;
-  // the sockets are 0600 anyway, but keep the directory private too.
-  try {
-    chmodSync(opts.dir, 0o700);
-  } catch {
-    /* not ours to change (e.g. /tmp itself): the 0600 sockets still protect */
-  }
+  // The control socket's rule (src/control/paths.ts): whoever can write here could replace a device socket.
+  preparePrivateDir(opts.dir, 'vfio-user socket directory');
   const servers = new Map<string, VfioUserServer>();
   const socketPath = (uuid: string) => join(opts.dir, `${uuid}.sock`);
 

@@ -9,6 +9,8 @@ import { fill, h } from './dom.js';
 
 export interface ParentActions {
   create(typeId: string, uuid: string): void;
+  /** `cat <type>/available_instances` (logged: an exercise asks for it). */
+  cat(typeId: string): void;
 }
 
 export class ParentPanel {
@@ -20,7 +22,7 @@ export class ParentPanel {
   private readonly command: HTMLElement;
   private readonly status: HTMLElement;
 
-  constructor(private readonly session: LabSession, actions: ParentActions) {
+  constructor(private readonly session: LabSession, private readonly actions: ParentActions) {
     this.types = h('tbody', {});
     this.tree = h('pre', { class: 'tree' });
     this.select = h('select', { id: 'create-type', 'aria-label': 'mdev type' });
@@ -40,12 +42,12 @@ export class ParentPanel {
     this.root = h('section', { class: 'parent card', id: 'parent' },
       h('h2', {}, 'Parent device ', h('code', {}, session.parentPath)),
       h('table', { class: 'types' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'type'), h('th', {}, 'name'), h('th', {}, 'device_api'), h('th', {}, 'available_', h('wbr'), 'instances'))),
+        h('thead', {}, h('tr', {}, h('th', {}, 'type'), h('th', {}, 'name'), h('th', {}, 'device_api'), h('th', {}, 'available_', h('wbr'), 'instances'), h('th', {}, ''))),
         this.types),
       form,
       h('p', { class: 'cmdline' }, '$ ', this.command),
       this.status,
-      h('details', { class: 'tree-box', open: true }, h('summary', {}, 'sysfs tree'), this.tree),
+      h('details', { class: 'tree-box' }, h('summary', {}, 'sysfs tree'), this.tree),
     );
     for (const t of session.types()) this.select.append(h('option', { value: t.id }, `${t.id} (${t.name})`));
     this.select.value = session.types().find((t) => t.id.endsWith('-2'))?.id ?? this.select.value;
@@ -76,7 +78,8 @@ export class ParentPanel {
     fill(this.types, ...this.session.types().map((t) =>
       h('tr', { 'data-type': t.id },
         h('td', {}, h('code', {}, t.id)), h('td', {}, t.name), h('td', {}, t.deviceApi),
-        h('td', { class: 'avail' }, String(t.available)))));
+        h('td', { class: 'avail' }, String(t.available)),
+        h('td', {}, h('button', { type: 'button', class: 'cat', id: `cat-${t.id}`, title: `cat ${t.sysfsPath}/available_instances`, onclick: () => this.actions.cat(t.id) }, 'cat')))));
     this.tree.textContent = this.session.mtty.sysfs.tree(this.session.parentPath);
   }
 }

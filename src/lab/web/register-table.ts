@@ -4,7 +4,7 @@
  * decoded meaning on the right. Values come from a RegisterSnapshot, i.e.
  * side-effect-free peeks: drawing the table never changes the UART.
  */
-import { decodeRegister, hex2, type DecodedRegister, type RegName } from '../decode-register.js';
+import { decodeRegister, hex2, type DecodedRegister, type RegName } from '../../uart/decode.js';
 import type { RegisterSnapshot } from '../register-snapshot.js';
 import { h } from './dom.js';
 

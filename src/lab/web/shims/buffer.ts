@@ -7,8 +7,21 @@
  */
 const encoder = new TextEncoder();
 
-function toBytes(v: string | ArrayLike<number> | ArrayBuffer): Uint8Array {
-  if (typeof v === 'string') return encoder.encode(v);
+function toBytes(v: string | ArrayLike<number> | ArrayBuffer, encoding?: string): Uint8Array {
+  if (typeof v === 'string') {
+    switch (encoding ?? 'utf8') {
+      case 'utf8':
+      case 'utf-8':
+        return encoder.encode(v);
+      case 'base64': // recordings carry UART snapshots in base64 (src/replay/trace.ts)
+        return Uint8Array.from(atob(v), (c) => c.charCodeAt(0));
+      case 'hex':
+        return Uint8Array.from(v.match(/../g) ?? [], (h) => parseInt(h, 16));
+      default:
+        // Better a loud failure than bytes silently decoded the wrong way.
+        throw new Error(`Buffer shim: encoding '${encoding}' is not supported in the browser`);
+    }
+  }
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   return Uint8Array.from(v);
 }
@@ -18,8 +31,8 @@ export const Buffer = {
     if (typeof v === 'string') return encoder.encode(v).length;
     return v.byteLength;
   },
-  from(v: string | ArrayLike<number> | ArrayBuffer): Uint8Array {
-    return toBytes(v);
+  from(v: string | ArrayLike<number> | ArrayBuffer, encoding?: string): Uint8Array {
+    return toBytes(v, encoding);
   },
   alloc(n: number): Uint8Array {
     return new Uint8Array(n);

@@ -1,14 +1,13 @@
 /**
- * Bit-by-bit meaning of the 16550A registers, for the lab's inspector and
- * access log. Kept as data (one row per field) so the page can draw a table
- * and the log can print one line from the same source: a student sees the
- * same words in both places.
+ * The one register decoder: bit-by-bit meaning of the 16550A registers
+ * (PC16550D datasheet, section 8 "Registers"), for `mtty replay`'s read
+ * annotations (registers.describeRegister), the lab's inspector, access log
+ * and step explanations. Kept as data (one row per field) so a table and a
+ * one-line summary come from the same source: a student sees the same words
+ * everywhere.
  *
- * Pure functions over numbers: no Uart here, so Node tests and the browser
- * bundle share it.
+ * Pure functions over numbers: no Uart here, so Node and the browser share it.
  */
-
-import { registerName as uartRegisterName } from '../uart/registers.js';
 
 /** The names a register offset takes, depending on direction and DLAB. */
 export type RegName =
@@ -33,11 +32,6 @@ export interface DecodedRegister {
   /** One-line meaning, used after "=" in the access log. */
   summary: string;
   fields: BitField[];
-}
-
-/** Which register an access at offset 0..7 reaches (the core's table, in the lab's R/W spelling). */
-export function registerName(offset: number, dir: 'R' | 'W', dlab: boolean): RegName {
-  return uartRegisterName(offset & 7, dir === 'R' ? 'r' : 'w', dlab) as RegName;
 }
 
 /** A byte as a student wants to see it on a serial line: 'A', '\r', or nothing. */
@@ -118,15 +112,14 @@ export function decodeRegister(name: RegName, value: number, divisor?: number): 
     case 'THR': {
       const c = charLabel(v);
       fields = [{ bits: '7:0', name: 'DATA', value: v, text: c ? `character ${c}` : 'binary byte', short: c ? `${hex2(v)} ${c}` : hex2(v) }];
-      summary = c || hex2(v);
+      summary = c ? `data byte ${c}` : 'data byte';
       break;
     }
     case 'DLL':
     case 'DLM': {
-      const d = divisor ?? 0;
-      const baud = d ? Math.round(115200 / d) : 0;
+      const baud = divisor ? Math.round(115200 / divisor) : 0;
       fields = [{ bits: '7:0', name: name, value: v, text: `divisor ${name === 'DLL' ? 'low' : 'high'} byte`, short: hex2(v) }];
-      summary = d ? `divisor ${d} = ${baud} baud` : 'divisor 0 (undefined baud)';
+      summary = divisor === undefined ? 'divisor latch byte' : divisor ? `divisor ${divisor} = ${baud} baud` : 'divisor 0 (undefined baud)';
       break;
     }
     case 'IER':
@@ -147,7 +140,7 @@ export function decodeRegister(name: RegName, value: number, divisor?: number): 
         reserved(v, 5, 4),
         { bits: '7:6', name: 'FIFO', value: fifo, text: fifo === 3 ? 'FIFOs enabled (16550A)' : fifo ? 'FIFO bits unusable' : 'no FIFO (16450 mode)', short: fifo === 3 ? 'on' : fifo ? '?' : 'off' },
       ];
-      summary = iirSource(v);
+      summary = iirSource(v) + (fifo === 3 ? ', FIFOs on' : fifo ? `, FIFO bits ${hex2(v & 0xc0)}` : '');
       break;
     }
     case 'FCR': {
@@ -159,10 +152,14 @@ export function decodeRegister(name: RegName, value: number, divisor?: number): 
         reserved(v, 5, 4),
         { bits: '7:6', name: 'TRIG', value: v >> 6, text: `RX trigger level ${TRIGGER[v >> 6]} byte${v >> 6 ? 's' : ''}`, short: String(TRIGGER[v >> 6]) },
       ];
-      const parts = [v & 1 ? 'FIFO on' : 'FIFO off'];
+      if (!(v & 1)) {
+        summary = 'FIFOs off (16450 mode)';
+        break;
+      }
+      const parts = ['FIFOs on', `RX trigger ${TRIGGER[v >> 6]}`];
       if (v & 2) parts.push('clear RX');
       if (v & 4) parts.push('clear TX');
-      if (v & 1) parts.push(`trigger ${TRIGGER[v >> 6]}`);
+      if (v & 8) parts.push('DMA mode 1');
       summary = parts.join(', ');
       break;
     }
