@@ -25,8 +25,8 @@ test('parseRequest: defaults and errors', () => {
 test('default paths follow XDG, with per-uid /tmp fallback', () => {
   assert.is(defaultSocketPath({ XDG_RUNTIME_DIR: '/run/user/1000' }), '/run/user/1000/mtty/control.sock');
   assert.match(defaultSocketPath({}), /^\/tmp\/mtty-\d+\/control\.sock$/);
-  assert.is(defaultConfigDir({ XDG_CONFIG_HOME: '/home/a/.config' }), '/home/a/.config/mtty');
-  assert.is(defaultConfigDir({ HOME: '/home/b' }), '/home/b/.config/mtty');
+  assert.is(defaultConfigDir({ XDG_CONFIG_HOME: '/home/a/.config' }), '/home/a/.config/mtty/etc/mdevctl.d'); // mdevctl's layout under mtty's root
+  assert.is(defaultConfigDir({ HOME: '/home/b' }), '/home/b/.config/mtty/etc/mdevctl.d');
 });
 
 test.run();

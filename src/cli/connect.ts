@@ -8,6 +8,7 @@
  */
 import { InProcessClient, SocketClient, type ControlTransport } from '../control/client.js';
 import { defaultSocketPath } from '../control/paths.js';
+import { resolve } from 'node:path';
 import { flag, optString, type Parsed } from './args.js';
 import { UsageError } from './types.js';
 
@@ -39,7 +40,7 @@ export async function withTransport<T>(p: Parsed, fn: (t: ControlTransport) => P
 /** The configDir argument to forward: only when the user named one, else the daemon's own applies. */
 export function configDirArg(p: Parsed): { configDir?: string } {
   const d = optString(p, 'config-dir');
-  return d ? { configDir: d } : {};
+  return d ? { configDir: resolve(d) } : {}; // the daemon's cwd is not ours
 }
 
 export function print(io: { stdout: NodeJS.WritableStream }, text: string): void {

@@ -16,7 +16,8 @@ const serve: CliCommand = {
     '  --socket PATH     control socket (default $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-$UID/control.sock)\n' +
     '  --ports N         size of the shared port pool (default 24, as MAX_MTTYS)\n' +
     "  --profile P       UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
-    '  --config-dir DIR  definitions to autostart (default $XDG_CONFIG_HOME/mtty)\n' +
+    '  --config-dir DIR  definition store, mdevctl layout DIR/<parent>/<uuid> (default: SYSROOT/etc/mdevctl.d with\n' +
+    '                    --sysfs-root SYSROOT, shared with the real mdevctl; else $XDG_CONFIG_HOME/mtty/etc/mdevctl.d)\n' +
     '  --no-autostart    do not start "auto" definitions\n' +
     '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU); DIR must be yours,\n' +
     '                    not group/world-writable (created 0700 if missing)\n' +
@@ -72,6 +73,7 @@ const serve: CliCommand = {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     io.stdout.write(`mtty serve: listening on ${daemon.server.socketPath} (pid ${process.pid})\n`);
+    io.stdout.write(`mtty serve: definitions in ${daemon.service.store().dir} (mdevctl's layout)\n`);
     if (daemon.sysfsExport) {
       const how = daemon.sysfsExport.mode === 'fuse' ? 'mounted (FUSE)' : 'mirrored';
       io.stdout.write(`mtty serve: sysfs ${how} under ${daemon.sysfsExport.root}; run mdevctl as:\n  ${mdevctlShellLine(daemon.sysfsExport.root)} types\n`);

@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { builtinOps } from './ops.js';
 import { ControlServer, removeStaleSockets } from './server.js';
 import { MttyService, type MttyLibrary } from './service.js';
-import { defaultConfigDir, defaultSocketPath, preparePrivateDir } from './paths.js';
+import { defaultConfigDir, defaultRoot, defaultSocketPath, preparePrivateDir, storeDir } from './paths.js';
 
 /**
  * Options of startDaemon: socket path, pool size, profile, clock, definitions directory, autostart,
@@ -28,6 +28,7 @@ export interface DaemonOptions {
   ports?: number;
   profile?: 'mtty' | 'pc16550d';
   clock?: Clock;
+  /** Definition store (mdevctl layout); default DIR/etc/mdevctl.d with `sysfsRoot`, else $XDG_CONFIG_HOME/mtty/etc/mdevctl.d. */
   configDir?: string;
   /** Start "auto" definitions (default true). */
   autostart?: boolean;
@@ -85,10 +86,19 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     ports: opts.ports,
     profile: opts.profile,
     clock: opts.clock,
-    configDir: opts.configDir ?? defaultConfigDir(),
+    // One store with the real mdevctl: with --sysfs-root DIR it is DIR/etc/mdevctl.d, mdevctl's /etc/mdevctl.d there.
+    configDir: opts.configDir ?? (opts.sysfsRoot ? storeDir(opts.sysfsRoot) : defaultConfigDir()),
     library: opts.library,
   });
   for (const file of opts.drivers ?? []) await registerDriverModule(file, service.mtty.bus, opts.clock, log);
+  const store = service.store();
+  if (opts.configDir === undefined && !opts.sysfsRoot) {
+    // Definitions of mtty before the mdevctl layout ($XDG_CONFIG_HOME/mtty/<parent>/<uuid>) move in, once.
+    const { moved, kept } = await store.adoptLegacy(defaultRoot());
+    for (const f of moved) log(`moved the definition ${f} into ${store.dir}`);
+    for (const f of kept) log(`kept ${f}: not moved into ${store.dir} (unreadable, or that UUID is defined there already)`);
+  }
+  for (const f of await store.sweep()) log(`removed the stale temp file ${f}`);
   const ops = builtinOps();
   const hosts = new HostRegistry({ onEvent: (uuid, port, e) => log(`host ${uuid}/${port}: ${e.message}`) });
   const lookup = (uuid: string) => {

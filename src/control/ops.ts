@@ -6,8 +6,8 @@
  * value or throws an MttyError — the server turns either into a reply.
  */
 import { fail, MttyError } from '../errors/errno.js';
-import type { MttyService } from './service.js';
-import type { StartPolicy } from './definitions.js';
+import type { ModifyArgs, MttyService } from './service.js';
+import { checkAttrs, type StartPolicy } from './definitions.js';
 
 export interface OpContext {
   service: MttyService;
@@ -50,11 +50,25 @@ function optStart(args: Record<string, unknown>): StartPolicy | undefined {
 
 function optAttrs(args: Record<string, unknown>): Record<string, string>[] | undefined {
   const v = args.attrs;
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || !v.every((a) => a && typeof a === 'object' && !Array.isArray(a) && Object.values(a).every((x) => typeof x === 'string'))) {
-    fail('EINVAL', 'argument "attrs" must be a list of {"name": "value"} objects');
+  return v === undefined || v === null ? undefined : checkAttrs(v, 'argument');
+}
+
+/** The `modify` op's arguments: {uuid, parent?, type?, start?, addattr?: {name, value}, delattr?, index?, definition?: {mdev_type, start, attrs}, configDir?}. */
+function modifyArgs(a: Record<string, unknown>): ModifyArgs {
+  const out: ModifyArgs = { uuid: str(a, 'uuid'), parent: optStr(a, 'parent'), type: optStr(a, 'type'), start: optStart(a), delattr: optBool(a, 'delattr'), configDir: optStr(a, 'configDir') };
+  if (a.index !== undefined && a.index !== null) out.index = int(a, 'index');
+  if (a.addattr !== undefined && a.addattr !== null) {
+    const v = a.addattr as Record<string, unknown>;
+    if (!v || typeof v !== 'object' || typeof v.name !== 'string' || !v.name || typeof v.value !== 'string') fail('EINVAL', 'argument "addattr" must be {"name": non-empty string, "value": string}');
+    out.addattr = { name: v.name, value: v.value };
   }
-  return v as Record<string, string>[];
+  if (a.definition !== undefined && a.definition !== null) {
+    const v = a.definition as Record<string, unknown>;
+    if (!v || typeof v !== 'object' || typeof v.mdev_type !== 'string' || !v.mdev_type) fail('EINVAL', 'argument "definition" must be {"mdev_type", "start", "attrs"}');
+    const start = optStart(v) ?? 'manual';
+    out.definition = { mdev_type: v.mdev_type, start, attrs: optAttrs(v) ?? [] };
+  }
+  return out;
 }
 
 // ---- the registry ------------------------------------------------------------------------
@@ -90,13 +104,20 @@ export function builtinOps(): OpRegistry {
   r.registerOp('ops', () => r.names());
   r.registerOp('types', (a, { service }) => service.types(optStr(a, 'parent')));
   r.registerOp('create', (a, { service }) => service.create({ type: str(a, 'type'), uuid: optStr(a, 'uuid'), parent: optStr(a, 'parent') }));
-  r.registerOp('list', (a, { service }) => service.list({ configDir: optStr(a, 'configDir'), defined: optBool(a, 'defined') }));
+  // {report: true} answers {devices, skipped} instead of the bare list (skipped: definition files that do not parse).
+  r.registerOp('list', (a, { service }) => {
+    const opts = { configDir: optStr(a, 'configDir'), defined: optBool(a, 'defined'), uuid: optStr(a, 'uuid'), parent: optStr(a, 'parent'), type: optStr(a, 'type'), attrs: optBool(a, 'attrs') };
+    return optBool(a, 'report') ? service.listReport(opts) : service.list(opts);
+  });
   r.registerOp('remove', (a, { service }) => service.remove(str(a, 'uuid')));
   r.registerOp('define', (a, { service }) =>
     service.define({ uuid: optStr(a, 'uuid'), type: optStr(a, 'type'), parent: optStr(a, 'parent'), start: optStart(a), attrs: optAttrs(a), configDir: optStr(a, 'configDir') }),
   );
   r.registerOp('undefine', (a, { service }) => service.undefine({ uuid: str(a, 'uuid'), parent: optStr(a, 'parent'), configDir: optStr(a, 'configDir') }));
-  r.registerOp('start', (a, { service }) => service.startDevice({ uuid: optStr(a, 'uuid'), type: optStr(a, 'type'), parent: optStr(a, 'parent'), configDir: optStr(a, 'configDir') }));
+  r.registerOp('start', (a, { service }) =>
+    service.startDevice({ uuid: optStr(a, 'uuid'), type: optStr(a, 'type'), parent: optStr(a, 'parent'), attrs: optAttrs(a), configDir: optStr(a, 'configDir') }),
+  );
+  r.registerOp('modify', (a, { service }) => service.modify(modifyArgs(a)));
   r.registerOp('stop', (a, { service }) => service.stopDevice({ uuid: str(a, 'uuid') }));
   r.registerOp('lspci', (a, { service }) => service.withSession(str(a, 'uuid'), (s) => ({ text: s.lspci() })));
   r.registerOp('setserial', (a, { service }) => service.withSession(str(a, 'uuid'), (s) => s.setserial()));

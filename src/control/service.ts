@@ -11,10 +11,10 @@ import type { MdevType } from '../mdev/type.js';
 import type { Sysfs } from '../mdev/sysfs.js';
 import type { Clock } from '../clock/clock.js';
 import { fail, MttyError } from '../errors/errno.js';
-import { DefinitionStore, type Definition, type StartPolicy } from './definitions.js';
-import { mdevUuid } from '../mdev/uuid.js';
+import { checkAttrs, checkUuid, DefinitionStore, type Definition, type StartPolicy } from './definitions.js';
 import { defaultConfigDir } from './paths.js';
 import { GuestSession } from './guest-session.js';
+import { generateMdevUuid } from '../mdev/uuid.js';
 
 /** The parts of loadMtty()'s result the service uses. */
 export interface MttyLibrary {
@@ -33,7 +33,7 @@ export interface ServiceOptions {
   ports?: number;
   profile?: 'mtty' | 'pc16550d';
   clock?: Clock;
-  /** Definitions directory (default $XDG_CONFIG_HOME/mtty). */
+  /** Definition store, mdevctl's layout (default $XDG_CONFIG_HOME/mtty/etc/mdevctl.d; src/control/paths.ts). */
   configDir?: string;
   /** Use an already loaded library instead of loading one (tests, the lab). */
   library?: MttyLibrary;
@@ -51,7 +51,7 @@ export interface TypeInfo {
   description?: string;
 }
 
-/** One row of `list` (mdevctl list): uuid, parent, type, start policy, whether active and defined. */
+/** One line of `mtty list`: a running device (start/attrs from its definition, if any) or, with `defined`, a definition. */
 export interface DeviceEntry {
   uuid: string;
   parent: string;
@@ -59,6 +59,34 @@ export interface DeviceEntry {
   start: StartPolicy;
   active: boolean;
   defined: boolean;
+  /** Only when asked for (`attrs: true`): the definition's attributes, in order; [] for a transient device. */
+  attrs?: Record<string, string>[];
+}
+
+/** Filters and extras of `list` (mdevctl list -d/-u/-p, plus -t; `attrs` adds each entry's attributes). */
+export interface ListOptions {
+  configDir?: string;
+  defined?: boolean;
+  uuid?: string;
+  parent?: string;
+  type?: string;
+  attrs?: boolean;
+}
+
+/** What `mtty modify` may change (mdevctl modify); fields left out stay as they are. */
+export interface ModifyArgs {
+  uuid: string;
+  parent?: string;
+  type?: string;
+  start?: StartPolicy;
+  /** Insert {name: value} at `index` (default: the end). */
+  addattr?: { name: string; value: string };
+  /** Delete the attribute at `index` (default: the last; nothing when there are none). */
+  delattr?: boolean;
+  index?: number;
+  /** Replace type, start and attrs with an mdevctl JSON definition (modify --jsonfile). */
+  definition?: { mdev_type: string; start: StartPolicy; attrs: Record<string, string>[] };
+  configDir?: string;
 }
 
 /**
@@ -116,7 +144,7 @@ export class MttyService {
 
   /** The live device; EINVAL for a malformed UUID, ENODEV when there is none. */
   device(uuid: unknown): MdevDevice {
-    const id = mdevUuid(uuid);
+    const id = checkUuid(uuid);
     const d = this.mtty.bus.device(id);
     if (!d || d.state === 'gone') fail('ENODEV', `no mediated device ${id}`);
     return d;
@@ -146,22 +174,41 @@ export class MttyService {
     return { uuid: d.uuid, parent: t.parent.name, type: t.id };
   }
 
-  async list(opts: { configDir?: string; defined?: boolean } = {}): Promise<DeviceEntry[]> {
-    const defs = await this.store(opts.configDir).list();
-    const live = this.mtty.bus.devices.filter((d) => d.state === 'active' || d.state === 'removing');
-    const entries: DeviceEntry[] = [];
+  /**
+   * Running devices (or, with `defined`, definitions), filtered like mdevctl
+   * list -u/-p (and -t), sorted by parent then UUID as mdevctl prints them.
+   * An unknown parent or type filter matches nothing (not an error, as in mdevctl).
+   */
+  async list(opts: ListOptions = {}): Promise<DeviceEntry[]> {
+    return (await this.listReport(opts)).devices;
+  }
+
+  /** list(), with the definition files it skipped because they do not parse (`mtty list` warns about them). */
+  async listReport(opts: ListOptions = {}): Promise<{ devices: DeviceEntry[]; skipped: { file: string; error: string }[] }> {
+    const uuid = opts.uuid === undefined ? undefined : checkUuid(opts.uuid);
+    const { defs, skipped } = await this.store(opts.configDir).scan({ uuid, parent: opts.parent });
+    const live = this.mtty.bus.devices.filter((d) => (d.state === 'active' || d.state === 'removing') && (uuid === undefined || d.uuid === uuid) && (opts.parent === undefined || d.parent.name === opts.parent));
+    let entries: DeviceEntry[];
     if (opts.defined) {
-      for (const def of defs) {
-        const d = live.find((x) => x.uuid === def.uuid && x.parent.name === def.parent);
-        entries.push({ uuid: def.uuid, parent: def.parent, type: def.mdev_type, start: def.start, active: !!d, defined: true });
-      }
-      return entries;
+      entries = defs.map((def) => ({
+        uuid: def.uuid,
+        parent: def.parent,
+        type: def.mdev_type,
+        start: def.start,
+        active: live.some((x) => x.uuid === def.uuid && x.parent.name === def.parent),
+        defined: true,
+        ...(opts.attrs ? { attrs: def.attrs } : {}),
+      }));
+    } else {
+      entries = live.map((d) => {
+        const def = defs.find((x) => x.uuid === d.uuid && x.parent === d.parent.name);
+        return { uuid: d.uuid, parent: d.parent.name, type: d.type.id, start: def?.start ?? 'manual', active: true, defined: !!def, ...(opts.attrs ? { attrs: def?.attrs ?? [] } : {}) };
+      });
     }
-    for (const d of live) {
-      const def = defs.find((x) => x.uuid === d.uuid && x.parent === d.parent.name);
-      entries.push({ uuid: d.uuid, parent: d.parent.name, type: d.type.id, start: def?.start ?? 'manual', active: true, defined: !!def });
-    }
-    return entries;
+    const devices = entries
+      .filter((e) => opts.type === undefined || e.type === opts.type)
+      .sort((a, b) => (a.parent === b.parent ? (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0) : a.parent < b.parent ? -1 : 1));
+    return { devices, skipped };
   }
 
   async remove(uuid: unknown): Promise<{ uuid: string }> {
@@ -174,39 +221,83 @@ export class MttyService {
   // ---- mdevctl-style definitions ---------------------------------------------------------
 
   async define(args: { uuid?: string; type?: string; parent?: string; start?: StartPolicy; attrs?: Record<string, string>[]; configDir?: string }): Promise<Definition> {
-    const live = args.uuid !== undefined ? this.mtty.bus.device(mdevUuid(args.uuid)) : undefined;
+    const live = args.uuid !== undefined ? this.mtty.bus.device(checkUuid(args.uuid)) : undefined;
     // Like mdevctl: defining a running device without -t promotes it with its own type and parent.
     const type = args.type ?? live?.type.id;
     if (!type) fail('EINVAL', 'define needs a type (--type), or the UUID of a running device');
     const t = this.typeNamed(type, args.parent ?? live?.parent.name);
     const def: Definition = {
-      uuid: args.uuid !== undefined ? mdevUuid(args.uuid) : crypto.randomUUID(),
+      uuid: args.uuid !== undefined ? checkUuid(args.uuid) : generateMdevUuid(),
       parent: t.parent.name,
       mdev_type: t.id,
       start: args.start ?? 'manual',
       attrs: args.attrs ?? [],
     };
-    await this.store(args.configDir).save(def);
-    return def;
+    return this.store(args.configDir).define(def);
   }
 
-  async undefine(args: { uuid: string; parent?: string; configDir?: string }): Promise<Definition> {
-    return this.store(args.configDir).remove(mdevUuid(args.uuid), args.parent);
+  /** Every parent's definition of the UUID unless `parent` is given (mdevctl undefine); ENOENT if none. */
+  async undefine(args: { uuid: string; parent?: string; configDir?: string }): Promise<{ uuid: string; parent: string; definition?: Definition }[]> {
+    return this.store(args.configDir).undefine(checkUuid(args.uuid), args.parent);
   }
 
-  /** Start a defined device, or a transient one when a type is given. */
-  async startDevice(args: { uuid?: string; type?: string; parent?: string; configDir?: string }): Promise<{ uuid: string; parent: string; type: string; defined: boolean }> {
-    const uuid = args.uuid !== undefined ? mdevUuid(args.uuid) : undefined;
-    const def = uuid ? await this.store(args.configDir).get(uuid, args.parent) : undefined;
+  /**
+   * mdevctl modify on a definition (a running device is not touched). ENOENT
+   * if not defined, or for a type one of our parents lacks; EINVAL for an
+   * attribute index out of range ("Attribute index N is invalid") or
+   * conflicting changes; the store's errno (ENOSPC, EROFS...) otherwise.
+   * A refused modify leaves the stored definition as it was.
+   */
+  async modify(args: ModifyArgs): Promise<Definition> {
+    const uuid = checkUuid(args.uuid);
+    if (args.definition && (args.type !== undefined || args.start !== undefined || args.addattr || args.delattr)) {
+      fail('EINVAL', 'a JSON definition replaces type, start and attributes; give it alone');
+    }
+    if (args.addattr && args.delattr) fail('EINVAL', '--addattr and --delattr exclude each other');
+    if (args.index !== undefined && (!Number.isInteger(args.index) || args.index < 0)) fail('EINVAL', `attribute index must be a non-negative integer, got ${args.index}`);
+    if (args.definition) checkAttrs(args.definition.attrs, 'the JSON definition');
+    return this.store(args.configDir).modify(uuid, args.parent, (d) => {
+      const type = args.definition?.mdev_type ?? args.type;
+      // Our own parents know their types; another parent's definition is kept as given (mdevctl checks nothing).
+      if (type !== undefined && this.mtty.bus.parent(d.parent)) this.typeNamed(type, d.parent);
+      if (args.definition) return { ...d, mdev_type: args.definition.mdev_type, start: args.definition.start, attrs: args.definition.attrs };
+      if (type !== undefined) d.mdev_type = type;
+      if (args.start !== undefined) d.start = args.start;
+      if (args.addattr) {
+        const at = args.index ?? d.attrs.length;
+        if (at > d.attrs.length) fail('EINVAL', `Attribute index ${at} is invalid (the definition has ${d.attrs.length})`);
+        d.attrs.splice(at, 0, { [args.addattr.name]: args.addattr.value });
+      }
+      if (args.delattr && d.attrs.length) {
+        const at = args.index ?? d.attrs.length - 1;
+        if (at >= d.attrs.length) fail('EINVAL', `Attribute index ${at} is invalid (the definition has ${d.attrs.length})`);
+        d.attrs.splice(at, 1);
+      } else if (args.delattr && args.index !== undefined) {
+        fail('EINVAL', `Attribute index ${args.index} is invalid (the definition has none)`);
+      }
+      return d;
+    });
+  }
+
+  /**
+   * mdevctl start. With a type (--type, or the mdev_type of a --jsonfile) the
+   * device is fully specified and started from these arguments alone: a
+   * transient device (random UUID unless given), `attrs` written in order. Without
+   * one, `uuid` names a definition (EINVAL if it is defined on several parents
+   * and no parent is given; ENOENT if not defined). EEXIST if it is running.
+   */
+  async startDevice(args: { uuid?: string; type?: string; parent?: string; attrs?: Record<string, string>[]; configDir?: string }): Promise<{ uuid: string; parent: string; type: string; defined: boolean }> {
+    const uuid = args.uuid !== undefined ? checkUuid(args.uuid) : undefined;
+    const def = uuid && args.type === undefined ? await this.store(args.configDir).get(uuid, args.parent) : undefined;
+    if (args.type === undefined && !def) {
+      fail(uuid ? 'ENOENT' : 'EINVAL', uuid ? `device ${args.parent ? `${args.parent}/` : ''}${uuid} is not defined; give --type (or --jsonfile) to start it transiently` : 'start needs --uuid of a definition, or --type / --jsonfile');
+    }
     if (uuid && this.mtty.bus.device(uuid)) fail('EEXIST', `device ${uuid} already exists (it is running)`);
-    const type = args.type ?? def?.mdev_type;
-    if (!type) fail(uuid ? 'ENOENT' : 'EINVAL', uuid ? `device ${uuid} is not defined; give --type to start it transiently` : 'start needs --uuid of a definition or --type');
-    if (def && args.type && args.type !== def.mdev_type) fail('EINVAL', `device ${uuid} is defined with type ${def.mdev_type}, not ${args.type}`);
-    const t = this.typeNamed(type, args.parent ?? def?.parent);
+    const t = this.typeNamed(args.type ?? def!.mdev_type, args.parent ?? def?.parent);
     if (t.availableInstances <= 0) fail('ENOSPC', `no available instances of ${t.id} on ${t.parent.name}`);
     const d = t.create(uuid);
     // Attributes are written in order after create; a failure stops the device again (mdevctl does the same).
-    for (const attr of def?.attrs ?? []) {
+    for (const attr of (def ? def.attrs : args.attrs) ?? []) {
       for (const [name, value] of Object.entries(attr)) {
         try {
           await this.mtty.sysfs.write(`/sys/bus/mdev/devices/${d.uuid}/${name}`, value);
@@ -216,7 +307,8 @@ export class MttyService {
         }
       }
     }
-    return { uuid: d.uuid, parent: t.parent.name, type: t.id, defined: !!def };
+    const defined = !!def || (uuid !== undefined && (await this.store(args.configDir).list({ uuid, parent: t.parent.name })).length > 0);
+    return { uuid: d.uuid, parent: t.parent.name, type: t.id, defined };
   }
 
   async stopDevice(args: { uuid: string }): Promise<{ uuid: string }> {

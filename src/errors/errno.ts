@@ -24,10 +24,12 @@ export const ERRNO = {
   ENOTTY: 25,
   ENOSPC: 28,
   ESPIPE: 29,
+  EROFS: 30,
   EPROTO: 71,
   EMSGSIZE: 90,
   EOPNOTSUPP: 95,
   ECONNRESET: 104,
+  EDQUOT: 122,
 } as const;
 
 /** An errno name mtty can fail with ('EINVAL', 'ENOSPC', ...); a key of ERRNO. */
@@ -57,10 +59,12 @@ export const STRERROR: Record<ErrnoName, string> = {
   ENOTTY: 'Inappropriate ioctl for device',
   ENOSPC: 'No space left on device',
   ESPIPE: 'Illegal seek',
+  EROFS: 'Read-only file system',
   EPROTO: 'Protocol error',
   EMSGSIZE: 'Message too long',
   EOPNOTSUPP: 'Operation not supported',
   ECONNRESET: 'Connection reset by peer',
+  EDQUOT: 'Disk quota exceeded',
 };
 
 /** The error thrown (or returned over a socket) by every mtty entry point. */
