@@ -1,6 +1,6 @@
 /**
  * The vfio-user servers a real guest is attached to, each in its own
- * process (as a user runs them): `mtty attach` (bin/mtty.js) and libvfio-user's
+ * process (as a user runs them): `mtty attach` (bin/mtty.cjs) and libvfio-user's
  * C sample server, the peer for the latency figures.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const MTTY_BIN = fileURLToPath(new URL('../../../../bin/mtty.js', import.meta.url));
+export const MTTY_BIN = fileURLToPath(new URL('../../../../bin/mtty.cjs', import.meta.url));
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /**
