@@ -6,16 +6,18 @@
  * into EINVAL without pre-checking on the hot path.
  */
 import {
-  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, FLAG_OUT2GATE,
-  PROFILE_MTTY, E_HANDLE, E_ARG, E_STATE,
+  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, S_CTIARMED, S_LSRFAST, S_DEADLINE, FLAG_OUT2GATE,
+  PROFILE_MTTY, PROFILE_COUNT, E_HANDLE, E_ARG, E_STATE,
 } from './layout';
+import { defineProfile } from './profiles';
+import { publish } from './published';
 import { IO, IO_SIZE, slot, valid, allocSlot, freeSlot, live } from './table';
 import { pcPeek, pcRead, pcWrite } from './regs';
 import { mttyPeek, mttyRead, mttyWrite } from './mtty';
 import { receiveFromHost, rxSpace } from './line';
 import { msrInputs, latchDeltas, modemOutputs } from './modem';
 import { updateIrq } from './irq';
-import { checkTimeout, nextDeadline, restartTimeout, charTimeNs, divisor } from './timing';
+import { checkTimeout, restartTimeout, charTimeNs, divisor } from './timing';
 import { masterReset } from './reset';
 import { writeMany, readMany, receiveMany } from './batch';
 import { save, restore, toMtty, fromMtty } from './snapshot';
@@ -35,9 +37,47 @@ export function live_ports(): u32 {
   return live();
 }
 
+/** Profiles the core implements (codes 0..count-1). */
+export function profile_count(): u32 {
+  return PROFILE_COUNT;
+}
+
+/** A profile's reset values from its definition (src/uart/profile.ts); 0 ok, E_ARG bad code/value. */
+export function uart_define_profile(code: u32, resetDivisor: u32): i32 {
+  return defineProfile(code, resetDivisor) ? 0 : E_ARG;
+}
+
+/**
+ * Address of the port's slot in linear memory (0 for a dead handle). The
+ * wrapper reads the "character timeout armed" byte (layout.ts S_CTIARMED)
+ * there directly: one memory load instead of a call per register access.
+ * Slots never move (memory only grows at the end).
+ */
+export function uart_slot(h: u32): usize {
+  return valid(h) ? slot(h) : 0;
+}
+
+/** Offset of the armed byte inside a slot. */
+export function slot_armed_offset(): u32 {
+  return S_CTIARMED;
+}
+
+/** Offsets of the f64 fields the wrapper reads for the next deadline (timing.ts): the port's time and the due time. */
+export function slot_now_offset(): u32 {
+  return S_NOW;
+}
+export function slot_deadline_offset(): u32 {
+  return S_DEADLINE;
+}
+
+/** Offset of the published LSR byte inside a slot (published.ts; 0xFF = read it through uart_read). */
+export function slot_lsr_offset(): u32 {
+  return S_LSRFAST;
+}
+
 /** New port after a master reset; 0 if memory is exhausted or arguments are bad. */
 export function uart_create(profile: u32, wiring: u32, modemInputs: u32): u32 {
-  if (profile > 1 || wiring > 1 || (modemInputs & ~0xf0) != 0) return 0;
+  if (profile >= PROFILE_COUNT || wiring > 1 || (modemInputs & ~0xf0) != 0) return 0;
   const h = allocSlot();
   if (h == 0) return 0;
   const p = slot(h);
@@ -45,6 +85,7 @@ export function uart_create(profile: u32, wiring: u32, modemInputs: u32): u32 {
   store<u8>(p + S_WIRING, <u8>wiring);
   store<u8>(p + S_MODEMIN, <u8>modemInputs);
   masterReset(h, p);
+  publish(p);
   return h;
 }
 
@@ -58,7 +99,10 @@ export function uart_read(h: u32, off: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (off > 7) return E_ARG;
   const p = slot(h);
-  return load<u8>(p + S_PROFILE) == PROFILE_MTTY ? mttyRead(h, p, off) : pcRead(h, p, off);
+  const v = load<u8>(p + S_PROFILE) == PROFILE_MTTY ? mttyRead(h, p, off) : pcRead(h, p, off);
+  // Only RBR (pops a byte) and LSR (clears error bits) reads change what LSR shows.
+  if (off == 0 || off == 5) publish(p);
+  return v;
 }
 
 export function uart_peek(h: u32, off: u32): i32 {
@@ -74,6 +118,9 @@ export function uart_write(h: u32, off: u32, v: u32): i32 {
   const p = slot(h);
   if (load<u8>(p + S_PROFILE) == PROFILE_MTTY) mttyWrite(h, p, off, v);
   else pcWrite(h, p, off, v);
+  // Only THR (data in, overrun) and FCR (FIFO mode, resets) writes change what
+  // LSR shows, in either profile; the rest leave the published byte right.
+  if (off == 0 || off == 2) publish(p);
   return 0;
 }
 
@@ -81,14 +128,20 @@ export function uart_write(h: u32, off: u32, v: u32): i32 {
 export function uart_receive(h: u32, byte: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (byte > 0xff) return E_ARG;
-  return receiveFromHost(h, slot(h), byte, 0) ? 1 : 0;
+  const p = slot(h);
+  const ok = receiveFromHost(h, p, byte, 0);
+  publish(p);
+  return ok ? 1 : 0;
 }
 
 /** A byte received with line errors (PE 0x04, FE 0x08, BI 0x10 as in LSR); a break is (0, BI). */
 export function uart_receive_error(h: u32, byte: u32, lsrBits: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (byte > 0xff || (lsrBits & ~(<u32>(LSR_PE | LSR_FE | LSR_BI))) != 0) return E_ARG;
-  return receiveFromHost(h, slot(h), byte, lsrBits) ? 1 : 0;
+  const p = slot(h);
+  const ok = receiveFromHost(h, p, byte, lsrBits);
+  publish(p);
+  return ok ? 1 : 0;
 }
 
 export function uart_rx_space(h: u32): i32 {
@@ -99,19 +152,28 @@ export function uart_rx_space(h: u32): i32 {
 export function uart_write_many(h: u32, n: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (n > IO_SIZE) return E_ARG;
-  return writeMany(h, slot(h), n);
+  const p = slot(h);
+  const got = writeMany(h, p, n);
+  publish(p);
+  return got;
 }
 
 export function uart_read_many(h: u32, max: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (max > IO_SIZE) return E_ARG;
-  return readMany(h, slot(h), max);
+  const p = slot(h);
+  const got = readMany(h, p, max);
+  publish(p);
+  return got;
 }
 
 export function uart_receive_many(h: u32, n: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (n > IO_SIZE) return E_ARG;
-  return receiveMany(h, slot(h), n);
+  const p = slot(h);
+  const got = receiveMany(h, p, n);
+  publish(p);
+  return got;
 }
 
 export function uart_set_modem_inputs(h: u32, bits: u32): i32 {
@@ -122,6 +184,7 @@ export function uart_set_modem_inputs(h: u32, bits: u32): i32 {
   store<u8>(p + S_MODEMIN, <u8>bits);
   latchDeltas(p, before, msrInputs(p));
   updateIrq(h, p);
+  publish(p);
   return 0;
 }
 
@@ -157,6 +220,7 @@ export function uart_advance(h: u32, ns: f64): i32 {
   const p = slot(h);
   store<f64>(p + S_NOW, load<f64>(p + S_NOW) + ns);
   if (checkTimeout(p)) updateIrq(h, p);
+  publish(p);
   return 0;
 }
 
@@ -165,10 +229,6 @@ export function uart_now(h: u32): f64 {
   return load<f64>(slot(h) + S_NOW);
 }
 
-export function uart_next_deadline(h: u32): f64 {
-  if (!valid(h)) return E_HANDLE;
-  return nextDeadline(slot(h));
-}
 
 export function uart_irq(h: u32): i32 {
   if (!valid(h)) return E_HANDLE;
@@ -183,7 +243,7 @@ export function uart_profile(h: u32): i32 {
 /** Switch profile keeping register state; the level is re-derived under the new rules. */
 export function uart_set_profile(h: u32, profile: u32): i32 {
   if (!valid(h)) return E_HANDLE;
-  if (profile > 1) return E_ARG;
+  if (profile >= PROFILE_COUNT) return E_ARG;
   const p = slot(h);
   if (<u32>load<u8>(p + S_PROFILE) != profile) {
     // A pending timeout indication is a pc16550d state; the sample has none. Drop
@@ -194,6 +254,7 @@ export function uart_set_profile(h: u32, profile: u32): i32 {
   // The timeout window restarts at the switch: armed under pc16550d rules, off under mtty.
   restartTimeout(p);
   updateIrq(h, p);
+  publish(p); // LSR follows the profile's rules
   return 0;
 }
 
@@ -216,6 +277,7 @@ export function uart_set_out2_gate(h: u32, on: u32): i32 {
   const f = load<u8>(p + S_FLAGS);
   store<u8>(p + S_FLAGS, on != 0 ? f | FLAG_OUT2GATE : f & ~FLAG_OUT2GATE);
   updateIrq(h, p);
+  publish(p);
   return 0;
 }
 
@@ -226,7 +288,9 @@ export function uart_out2_gate(h: u32): i32 {
 
 export function uart_reset(h: u32): i32 {
   if (!valid(h)) return E_HANDLE;
-  masterReset(h, slot(h));
+  const p = slot(h);
+  masterReset(h, p);
+  publish(p);
   return 0;
 }
 
@@ -238,7 +302,10 @@ export function uart_save(h: u32): i32 {
 
 export function uart_restore(h: u32, len: u32): i32 {
   if (!valid(h)) return E_HANDLE;
-  return restore(h, slot(h), len);
+  const p = slot(h);
+  const r = restore(h, p, len);
+  publish(p);
+  return r;
 }
 
 export function uart_to_mtty(h: u32): i32 {
@@ -248,5 +315,8 @@ export function uart_to_mtty(h: u32): i32 {
 
 export function uart_from_mtty(h: u32, len: u32): i32 {
   if (!valid(h)) return E_HANDLE;
-  return fromMtty(h, slot(h), len);
+  const p = slot(h);
+  const r = fromMtty(h, p, len);
+  publish(p);
+  return r;
 }

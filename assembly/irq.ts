@@ -85,7 +85,7 @@ export function updateIrq(h: u32, p: usize): void {
   const level: u8 = levelNow(p) ? 1 : 0;
   if (level != load<u8>(p + S_IRQ)) {
     store<u8>(p + S_IRQ, level);
-    hostIrqLine(h, level);
+    hostIrqLine(h, p, level);
   }
 }
 

@@ -40,9 +40,16 @@ export const S_LASTACT: u32 = 32; // f64: virtual time of the last RX byte in / 
 export const S_RXDATA: u32 = 40; // 16 bytes ring
 export const S_RXFLAGS: u32 = 56; // 16 bytes: per RX entry LSR error bits (PE FE BI)
 export const S_TXDATA: u32 = 72; // 16 bytes ring
-export const S_NEXTFREE: u32 = 88; // u32: free-list link while the slot is unused
+export const S_RBR: u32 = 88; // the last byte received: what RBR shows when read empty in 16450 mode
 /** Bytes of the slot that make up the device state (snapshot payload). */
-export const STATE_BYTES: u32 = 88;
+export const STATE_BYTES: u32 = 89;
+/** Bytes 0-87 of the state as snapshot version 1 had them (no S_RBR). */
+export const STATE_BYTES_V1: u32 = 88;
+export const S_LSRFAST: u32 = 89; // derived, not state: LSR for a read without side effects (published.ts)
+export const S_NEXTFREE: u32 = 92; // u32: free-list link while the slot is unused
+export const S_DEADLINE: u32 = 96; // f64, derived, not state: virtual time the running timeout falls due (timing.ts)
+export const S_CTKEY: u32 = 104; // u32, derived: the LCR/divisor S_CHARTIME was computed for (timing.ts)
+export const S_CHARTIME: u32 = 112; // f64, derived: charTimeNs() for S_CTKEY
 
 export const FIFO_SIZE: u32 = 16;
 export const FIFO_MASK: u32 = 15;
@@ -50,8 +57,11 @@ export const FIFO_MASK: u32 = 15;
 export const FLAG_INUSE: u8 = 1;
 export const FLAG_OUT2GATE: u8 = 2; // PC-board logic: INTR reaches the host only while MCR.OUT2
 
+// Profile codes: the index of the profile in src/uart/profile.ts's UART_PROFILES,
+// which also supplies each one's reset values (uart_define_profile).
 export const PROFILE_PC16550D: u8 = 0;
 export const PROFILE_MTTY: u8 = 1;
+export const PROFILE_COUNT: u32 = 2;
 export const WIRING_HOST: u8 = 0;
 export const WIRING_LOOPBACK: u8 = 1;
 

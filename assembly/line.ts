@@ -11,7 +11,7 @@
  * the TX FIFO never held two bytes, and any baud-rate pacing of output; a
  * host that wants pacing throttles on its side (lineSettings gives the rate).
  */
-import { S_LSRERR, S_MCR, S_PROFILE, S_WIRING, S_THRP, S_MTTYMAX, FIFO_SIZE, PROFILE_MTTY, WIRING_LOOPBACK } from './layout';
+import { S_LSRERR, S_MCR, S_PROFILE, S_WIRING, S_THRP, S_MTTYMAX, S_RBR, FIFO_SIZE, PROFILE_MTTY, WIRING_LOOPBACK } from './layout';
 import { LSR_OE, MCR_LOOP } from './regbits';
 import { rxCount, rxPush, rxOverwriteNewest, txPush, txPop, txCount } from './fifo';
 import { fifoOn, restartTimeout } from './timing';
@@ -31,9 +31,15 @@ export function pcAccept(h: u32, p: usize, byte: u32, flags: u32): bool {
   let ok = true;
   if (c < (fifoOn(p) ? FIFO_SIZE : 1)) {
     rxPush(p, byte, flags);
+    // RBR as a plain register exists in 16450 mode only (QEMU's s->rbr too:
+    // bytes received in FIFO mode do not change what an empty read shows later).
+    if (!fifoOn(p)) store<u8>(p + S_RBR, <u8>byte);
   } else {
     ok = false;
-    if (!fifoOn(p)) rxOverwriteNewest(p, byte, flags);
+    if (!fifoOn(p)) {
+      rxOverwriteNewest(p, byte, flags);
+      store<u8>(p + S_RBR, <u8>byte);
+    }
     store<u8>(p + S_LSRERR, load<u8>(p + S_LSRERR) | LSR_OE);
   }
   restartTimeout(p);
@@ -88,6 +94,6 @@ function deliver(h: u32, p: usize, b: u32): void {
   if ((load<u8>(p + S_MCR) & MCR_LOOP) != 0 || load<u8>(p + S_WIRING) == WIRING_LOOPBACK) {
     pcAccept(h, p, b, 0);
   } else {
-    hostTransmit(h, b);
+    hostTransmit(h, p, b);
   }
 }

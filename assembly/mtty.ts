@@ -11,13 +11,16 @@
  * current kernel's `count >= level` (kernels before ~5.10 used `==`).
  *
  * Not kept (memory-unsafe or undefined in the sample): an empty RBR read
- * returns 0 instead of stack garbage, and the ring uses a count, so 16 queued
- * bytes read as full instead of the sample's "head == tail looks empty" lock-up.
+ * returns what the chip's would (regs.ts emptyRbr: the last byte with FCR
+ * bit 0 clear, else 0) instead of stack garbage, and the ring uses a count,
+ * so 16 queued bytes read as full instead of the sample's "head == tail looks
+ * empty" lock-up.
  */
 import {
   S_IER, S_LCR, S_MCR, S_LSRERR, S_SCR, S_FCR, S_DLL, S_DLM, S_MTTYTRIG, S_MTTYMAX, S_WIRING,
-  S_RXDATA, S_RXHEAD, WIRING_LOOPBACK,
+  S_RXDATA, S_RXHEAD, S_RBR, WIRING_LOOPBACK,
 } from './layout';
+import { emptyRbr } from './regs';
 import {
   LCR_DLAB, IER_RDI, IER_THRI, IER_RLSI, IER_MSI, LSR_DR, LSR_OE, LSR_THRE, LSR_TEMT,
   MCR_OUT2, MCR_RTS, MCR_DTR, MCR_AFE, FCR_ENABLE, FCR_CLEAR_RX, FCR_CLEAR_TX,
@@ -38,16 +41,17 @@ export function mttyAccept(h: u32, p: usize, byte: u32): bool {
   const ier = <u32>load<u8>(p + S_IER);
   if (c < <u32>load<u8>(p + S_MTTYMAX)) {
     rxPush(p, byte, 0);
+    if ((load<u8>(p + S_FCR) & FCR_ENABLE) == 0) store<u8>(p + S_RBR, <u8>byte); // as regs.ts emptyRbr reads it
     store<u8>(p + S_LSRERR, load<u8>(p + S_LSRERR) & ~LSR_OE);
     updateIrq(h, p);
     // Trigger point 1: RX data reached exactly the trigger level.
-    if ((ier & IER_RDI) != 0 && c + 1 == <u32>load<u8>(p + S_MTTYTRIG)) hostIrqPulse(h);
+    if ((ier & IER_RDI) != 0 && c + 1 == <u32>load<u8>(p + S_MTTYTRIG)) hostIrqPulse(h, p);
     return true;
   }
   store<u8>(p + S_LSRERR, load<u8>(p + S_LSRERR) | LSR_OE);
   updateIrq(h, p);
   // Trigger point 2: byte dropped on a full ring with line-status interrupts on.
-  if ((ier & IER_RLSI) != 0) hostIrqPulse(h);
+  if ((ier & IER_RLSI) != 0) hostIrqPulse(h, p);
   return false;
 }
 
@@ -71,7 +75,7 @@ export function mttyPeek(p: usize, off: u32): u32 {
   switch (off) {
     case 0: {
       if (dlab(p)) return load<u8>(p + S_DLL);
-      if (rxCount(p) == 0) return 0;
+      if (rxCount(p) == 0) return emptyRbr(p);
       return load<u8>(p + S_RXDATA + <usize>load<u8>(p + S_RXHEAD));
     }
     case 1:
@@ -97,7 +101,7 @@ export function mttyRead(h: u32, p: usize, off: u32): u32 {
     if (rxCount(p) != 0) rxPop(p);
     updateIrq(h, p);
     // Trigger point 4: the ring is (now or already) empty and THRE interrupts are on.
-    if (rxCount(p) == 0 && (<u32>load<u8>(p + S_IER) & IER_THRI) != 0) hostIrqPulse(h);
+    if (rxCount(p) == 0 && (<u32>load<u8>(p + S_IER) & IER_THRI) != 0) hostIrqPulse(h, p);
   }
   return v;
 }
@@ -110,7 +114,7 @@ export function mttyWrite(h: u32, p: usize, off: u32, v: u32): void {
       } else if (load<u8>(p + S_WIRING) == WIRING_LOOPBACK) {
         mttyAccept(h, p, v);
       } else {
-        hostTransmit(h, v);
+        hostTransmit(h, p, v);
       }
       return;
     }
@@ -122,7 +126,7 @@ export function mttyWrite(h: u32, p: usize, off: u32, v: u32): void {
       store<u8>(p + S_IER, <u8>v); // stored raw, read back &0x0F
       updateIrq(h, p);
       // Trigger point 3: THRI written while the ring is empty.
-      if ((v & IER_THRI) != 0 && rxCount(p) == 0) hostIrqPulse(h);
+      if ((v & IER_THRI) != 0 && rxCount(p) == 0) hostIrqPulse(h, p);
       return;
     }
     case 2: {
@@ -146,8 +150,8 @@ export function mttyWrite(h: u32, p: usize, off: u32, v: u32): void {
       updateIrq(h, p);
       const ier = <u32>load<u8>(p + S_IER);
       // Trigger points 5 and 6: two independent events for one MCR write.
-      if ((ier & IER_MSI) != 0 && (v & MCR_OUT2) != 0) hostIrqPulse(h);
-      if ((ier & IER_MSI) != 0 && (v & (MCR_RTS | MCR_DTR)) != 0) hostIrqPulse(h);
+      if ((ier & IER_MSI) != 0 && (v & MCR_OUT2) != 0) hostIrqPulse(h, p);
+      if ((ier & IER_MSI) != 0 && (v & (MCR_RTS | MCR_DTR)) != 0) hostIrqPulse(h, p);
       return;
     }
     case 7:

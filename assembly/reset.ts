@@ -4,15 +4,17 @@
  * Reset: IER 0, IIR 0x01, FCR 0 (16450 mode, FIFOs empty), LCR 0, MCR 0,
  * LSR 0x60, MSR deltas 0 (bits 4-7 follow the modem input pins).
  * Not in the table (power-on undefined), our choice, documented:
- *   SCR 0; divisor 0x000C (9600 baud, what QEMU and vm-superio start with)
- *   in profile 'pc16550d', 0 in profile 'mtty' (the sample's kzalloc'ed state).
+ *   SCR 0, RBR's last byte 0; the divisor comes from the profile definition
+ *   (src/uart/profile.ts: 0x000C = 9600 baud for 'pc16550d', what QEMU and
+ *   vm-superio start with; 0 for 'mtty', the sample's kzalloc'ed state).
  * Board configuration survives a reset: profile, wiring, modem input pins,
  * OUT2 gating and the virtual clock.
  */
 import {
   S_IER, S_LCR, S_MCR, S_LSRERR, S_MSRDELTA, S_SCR, S_FCR, S_DLL, S_DLM, S_THRP, S_CTIP,
-  S_MTTYTRIG, S_MTTYMAX, S_PROFILE, PROFILE_MTTY,
+  S_MTTYTRIG, S_MTTYMAX, S_PROFILE, S_RBR,
 } from './layout';
+import { resetDivisor } from './profiles';
 import { rxClear, txClear } from './fifo';
 import { updateIrq } from './irq';
 
@@ -24,9 +26,10 @@ export function masterReset(h: u32, p: usize): void {
   store<u8>(p + S_MSRDELTA, 0);
   store<u8>(p + S_SCR, 0);
   store<u8>(p + S_FCR, 0);
-  const mtty = load<u8>(p + S_PROFILE) == PROFILE_MTTY;
-  store<u8>(p + S_DLL, mtty ? 0 : 0x0c);
-  store<u8>(p + S_DLM, 0);
+  const d = resetDivisor(load<u8>(p + S_PROFILE));
+  store<u8>(p + S_DLL, <u8>d);
+  store<u8>(p + S_DLM, <u8>(d >> 8));
+  store<u8>(p + S_RBR, 0);
   store<u8>(p + S_THRP, 0);
   store<u8>(p + S_CTIP, 0);
   store<u8>(p + S_MTTYTRIG, 0);

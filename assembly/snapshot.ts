@@ -4,7 +4,8 @@
  * 1. Full snapshot (saveState/restoreState): "UART", u16 version, u16 length,
  *    then the STATE_BYTES of the slot verbatim (little-endian f64 clocks).
  *    Restore checks every field's range before touching the port, so a bad
- *    blob leaves the port unchanged.
+ *    blob leaves the port unchanged. Version 2 added RBR's last byte (S_RBR);
+ *    a version 1 blob (88 state bytes) still restores, with that byte 0.
  *
  * 2. The kernel sample's 36-byte `struct serial_port` (mtty migration stream):
  *      0-7   uart_reg[8]: [1]=IER (raw), [3]=LCR, [4]=MCR, [7]=SCR; 0,2,5,6 are 0
@@ -21,15 +22,15 @@ import {
   STATE_BYTES, S_FLAGS, S_IRQ, S_RXHEAD, S_RXCOUNT, S_TXHEAD, S_TXCOUNT, S_RXERRS, S_RXFLAGS,
   S_PROFILE, S_WIRING, S_MTTYMAX, S_CTIARMED, S_THRP, S_CTIP, S_NOW, S_LASTACT, S_LSRERR,
   S_MSRDELTA, S_MODEMIN, S_IER, S_LCR, S_MCR, S_SCR, S_RXDATA, S_DLL, S_DLM, S_FCR, S_MTTYTRIG,
-  FLAG_INUSE, FLAG_OUT2GATE, FIFO_SIZE, FIFO_MASK, E_STATE,
+  FLAG_INUSE, FLAG_OUT2GATE, FIFO_SIZE, FIFO_MASK, E_STATE, PROFILE_COUNT, STATE_BYTES_V1, S_RBR,
 } from './layout';
 import { LSR_ERRORS, LSR_OE, LSR_PE, LSR_FE, LSR_BI, LCR_DLAB } from './regbits';
 import { IO } from './table';
 import { updateIrq } from './irq';
-import { restartTimeout, checkTimeout } from './timing';
+import { restartTimeout, checkTimeout, refreshDeadline } from './timing';
 import { txClear } from './fifo';
 
-export const SNAP_VERSION: u32 = 1;
+export const SNAP_VERSION: u32 = 2;
 export const SNAP_HEADER: u32 = 8;
 export const SNAP_BYTES: u32 = SNAP_HEADER + STATE_BYTES;
 export const MTTY_RECORD_BYTES: u32 = 36;
@@ -55,7 +56,7 @@ function check(s: usize): bool {
   if ((load<u8>(s + S_FLAGS) & ~(FLAG_INUSE | FLAG_OUT2GATE)) != 0) return false;
   if (load<u8>(s + S_RXHEAD) >= FIFO_SIZE || load<u8>(s + S_RXCOUNT) > FIFO_SIZE) return false;
   if (load<u8>(s + S_TXHEAD) >= FIFO_SIZE || load<u8>(s + S_TXCOUNT) > FIFO_SIZE) return false;
-  if (load<u8>(s + S_PROFILE) > 1 || load<u8>(s + S_WIRING) > 1) return false;
+  if (<u32>load<u8>(s + S_PROFILE) >= PROFILE_COUNT || load<u8>(s + S_WIRING) > 1) return false;
   if (load<u8>(s + S_THRP) > 1 || load<u8>(s + S_CTIP) > 1 || load<u8>(s + S_CTIARMED) > 1) return false;
   if (load<u8>(s + S_IRQ) > 1) return false;
   const max = load<u8>(s + S_MTTYMAX);
@@ -79,16 +80,19 @@ function check(s: usize): bool {
 
 /** Restore from IO[0..len); E_STATE (the port untouched) if anything is off. */
 export function restore(h: u32, p: usize, len: u32): i32 {
-  if (len != SNAP_BYTES) return E_STATE;
   if (load<u8>(IO) != 0x55 || load<u8>(IO + 1) != 0x41 || load<u8>(IO + 2) != 0x52 || load<u8>(IO + 3) != 0x54) return E_STATE;
-  if (<u32>load<u16>(IO + 4) != SNAP_VERSION || <u32>load<u16>(IO + 6) != STATE_BYTES) return E_STATE;
+  const version = <u32>load<u16>(IO + 4);
+  const bytes: u32 = version == SNAP_VERSION ? STATE_BYTES : version == 1 ? STATE_BYTES_V1 : 0;
+  if (bytes == 0 || len != SNAP_HEADER + bytes || <u32>load<u16>(IO + 6) != bytes) return E_STATE;
   if (!check(IO + SNAP_HEADER)) return E_STATE;
   const level = load<u8>(p + S_IRQ); // what the host currently believes
-  memory.copy(p, IO + SNAP_HEADER, STATE_BYTES);
+  memory.copy(p, IO + SNAP_HEADER, bytes);
+  if (bytes < STATE_BYTES) store<u8>(p + S_RBR, 0);
   store<u8>(p + S_FLAGS, load<u8>(p + S_FLAGS) | FLAG_INUSE);
   store<u8>(p + S_IRQ, level);
   // A snapshot whose timeout is already due fires it now, as an LCR write would
   // (regs.ts charTimeChanged): a running timeout always has a deadline ahead.
+  refreshDeadline(p);
   checkTimeout(p);
   updateIrq(h, p); // re-assert (or drop) the line to match the restored state
   return 0;
@@ -149,6 +153,7 @@ export function fromMtty(h: u32, p: usize, len: u32): i32 {
   // stalls its TX for good (Firecracker's "TX stall after snapshot restore").
   store<u8>(p + S_THRP, 1);
   store<u8>(p + S_CTIP, 0);
+  store<u8>(p + S_RBR, 0); // not in the record
   txClear(p);
   restartTimeout(p);
   updateIrq(h, p);

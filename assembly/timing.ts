@@ -2,15 +2,17 @@
  * Line timing and the character-timeout interrupt.
  *
  * The core never reads wall time: each port has its own virtual clock that
- * only moves in advance(ns). The host asks nextDeadline() how far away the
- * next timed event is and sets a timer (real or ManualClock) for it.
+ * only moves in advance(ns). While a timeout runs (S_CTIARMED) its due time
+ * is kept in S_DEADLINE, refreshed whenever the window restarts or the
+ * character time changes; the host reads both from the slot (src/uart,
+ * Uart.nextDeadline) and sets a timer (real or ManualClock) for it.
  *
  * Timeout rule (datasheet "FIFO interrupt mode operation"): in FIFO mode,
  * with >= 1 byte in the RX FIFO, 4 character times after the last byte was
  * received or the last RBR read. Character time comes from LCR and the
  * divisor with the PC's 1.8432 MHz clock (baud = 115200 / divisor).
  */
-import { S_LCR, S_DLL, S_DLM, S_FCR, S_NOW, S_LASTACT, S_CTIARMED, S_CTIP, S_PROFILE, PROFILE_PC16550D } from './layout';
+import { S_LCR, S_DLL, S_DLM, S_FCR, S_NOW, S_LASTACT, S_CTIARMED, S_CTIP, S_DEADLINE, S_CTKEY, S_CHARTIME, S_PROFILE, PROFILE_PC16550D } from './layout';
 import { LCR_PARITY, LCR_STOP, LCR_WLEN, FCR_ENABLE } from './regbits';
 import { rxCount } from './fifo';
 
@@ -60,26 +62,33 @@ export function restartTimeout(p: usize): void {
   store<f64>(p + S_LASTACT, load<f64>(p + S_NOW));
   const armed = load<u8>(p + S_PROFILE) == PROFILE_PC16550D && fifoOn(p) && rxCount(p) != 0;
   store<u8>(p + S_CTIARMED, armed ? 1 : 0);
+  if (armed) refreshDeadline(p);
+}
+
+/**
+ * charTimeNs(), remembered with the LCR bits and divisor it was computed for:
+ * every received byte restarts the window, and the division is not free, but
+ * line settings change rarely. A key mismatch (or the zeroed slot) recomputes.
+ */
+function charTimeCached(p: usize): f64 {
+  const key = (<u32>load<u8>(p + S_LCR) & (LCR_WLEN | LCR_STOP | LCR_PARITY)) | (divisor(p) << 8) | (1 << 31);
+  if (load<u32>(p + S_CTKEY) == key) return load<f64>(p + S_CHARTIME);
+  const t = charTimeNs(p);
+  store<u32>(p + S_CTKEY, key);
+  store<f64>(p + S_CHARTIME, t);
+  return t;
+}
+
+/** S_DEADLINE from the window start and the character time (after either changed). */
+export function refreshDeadline(p: usize): void {
+  store<f64>(p + S_DEADLINE, load<f64>(p + S_LASTACT) + 4 * charTimeCached(p));
 }
 
 /** Fire the timeout if its deadline has passed; true if CTI became pending. */
 export function checkTimeout(p: usize): bool {
   if (load<u8>(p + S_CTIARMED) == 0) return false;
-  if (load<f64>(p + S_NOW) < load<f64>(p + S_LASTACT) + 4 * charTimeNs(p)) return false;
+  if (load<f64>(p + S_NOW) < load<f64>(p + S_DEADLINE)) return false;
   store<u8>(p + S_CTIARMED, 0);
   store<u8>(p + S_CTIP, 1);
   return true;
-}
-
-/**
- * ns until the timeout fires, or -1 when none is running. Never below 1 ns
- * while one runs: a host computes "now" as lastSync + delay, and float rounding
- * can make the time it then hands to advance() a hair short of the deadline;
- * a remainder under 1 ns is answered with 1 ns, so every timer the host arms
- * moves time forward and the next one fires the timeout.
- */
-export function nextDeadline(p: usize): f64 {
-  if (load<u8>(p + S_CTIARMED) == 0) return -1;
-  const left = load<f64>(p + S_LASTACT) + 4 * charTimeNs(p) - load<f64>(p + S_NOW);
-  return left >= 1 ? left : 1;
 }

@@ -1,12 +1,12 @@
 /**
  * Section "irq-latency": time from the register write that raises an
  * interrupt to the IrqSink's signal() (the eventfd a VMM would poll), for
- * INTx and MSI set up with VFIO_DEVICE_SET_IRQS, p50 and p99 over many
- * samples. The raising write is IER = 0x02 (ETBEI 0 -> 1 with THR empty
- * raises THRE at once, datasheet 1.3); between samples IER = 0 drops the
- * line and, for INTx, an UNMASK re-arms the automasked line, so every sample
- * is one rising edge. Against the plain-TS core behind the same device code,
- * each core in its own isolate (median of the isolated runs' percentiles).
+ * INTx and MSI set up with VFIO_DEVICE_SET_IRQS, p50 and p99. The raising
+ * write is IER = 0x02 (ETBEI 0 -> 1 with THR empty raises THRE at once,
+ * datasheet 1.3); between samples IER = 0 drops the line and, for INTx, an
+ * UNMASK re-arms the automasked line, so every sample is one rising edge.
+ * Against the plain-TS core behind the same device code, in the A/B slices of
+ * ab.ts (latency mode: each slice's percentile, median over the rounds).
  * Lower is better here: ratio = wasm / ts latency.
  */
 import { loadMtty } from '../src/mtty/load.js';
@@ -22,12 +22,10 @@ import {
   VFIO_PCI_MSI_IRQ_INDEX,
 } from '../src/vfio/uapi.js';
 import { uartFactory, type CoreName } from './core-choice.js';
-import { isolatedPair } from './isolate.js';
-import { pairRow, percentile } from './measure.js';
+import { abCompare, spread, type Workload } from './ab.js';
 import type { BenchRow, BenchSection } from './run.js';
 
 const IER = regionOffset(0) + 1;
-const SAMPLES = 20_000;
 
 /** An eventfd stand-in that timestamps its signal. */
 class StampSink implements IrqSink {
@@ -61,30 +59,31 @@ function sample(dev: VfioDevice, sink: StampSink, kind: 'intx' | 'msi'): number 
   return Number(sink.at - t0);
 }
 
-/** Runs inside a worker: p50/p99 ns for INTx and MSI on one core. */
-export async function measure(core: CoreName): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
+/** Runs inside a worker: p50/p99 workloads for INTx and MSI on one core. */
+export async function workloads(core: string): Promise<Record<string, Workload>> {
+  const out: Record<string, Workload> = {};
+  const opened: Awaited<ReturnType<typeof openWith>>[] = [];
   for (const kind of ['intx', 'msi'] as const) {
-    const d = await openWith(core, kind);
-    for (let i = 0; i < 5000; i++) sample(d.dev, d.sink, kind);
-    const xs: number[] = [];
-    for (let i = 0; i < SAMPLES; i++) xs.push(sample(d.dev, d.sink, kind));
-    out[`${kind} p50`] = percentile(xs, 50);
-    out[`${kind} p99`] = percentile(xs, 99);
-    await d.done();
+    const d = await openWith(core as CoreName, kind);
+    opened.push(d);
+    for (const p of [50, 99]) out[`${kind === 'intx' ? 'INTx' : 'MSI'} latency p${p}`] = { percentile: p, group: 64, step: () => sample(d.dev, d.sink, kind) };
   }
+  out['MSI latency p99']!.close = async () => {
+    for (const d of opened) await d.done();
+  };
   return out;
 }
 
 export const irqLatencySection: BenchSection = {
   name: 'irq-latency',
-  description: 'ns from the IER write raising THRE to IrqSink.signal() (SET_IRQS eventfd), p50/p99; lower is better, ratio = wasm/ts',
+  description: 'ns from the IER write raising THRE to IrqSink.signal() (SET_IRQS eventfd), p50/p99 per slice; lower is better, ratio = wasm/ts',
   async run(log) {
-    const [w, t] = await isolatedPair(import.meta.url, 'measure', 'wasm', 'ts');
+    const f = await abCompare(import.meta.url, 'workloads', 'wasm', 'ts', { rounds: 9 });
     const rows: BenchRow[] = [];
-    for (const k of ['intx p50', 'intx p99', 'msi p50', 'msi p99']) {
-      rows.push(pairRow(`${k.startsWith('intx') ? 'INTx' : 'MSI'} latency ${k.slice(-3)}`, 'ns', w[k]!, t[k]!));
-      log(`${k}: wasm ${w[k]} ns, plain TS ${t[k]} ns`);
+    for (const [k, x] of Object.entries(f)) {
+      // The harness's ratio is A/B of the values, here latencies: wasm / ts, lower is better.
+      log(`${k}: ${x.a.toFixed(0)} vs ${x.b.toFixed(0)} ns, ratio ${spread(x)} over ${x.rounds} rounds`);
+      rows.push({ workload: k, unit: 'ns', wasm: x.a, ts: x.b, ratio: x.ratio, min: x.min, max: x.max });
     }
     return rows;
   },

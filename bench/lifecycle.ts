@@ -1,57 +1,83 @@
 /**
- * Section "lifecycle": mediated devices created and removed per second
- * (MdevType.create() with a fresh UUID, then MdevDevice.remove(), which
- * releases the ports and, for the wasm core, returns the UART handles to the
- * core's table). Against the plain-TS core behind the same mdev/mtty code,
- * each core in its own isolate. remove() is a promise (it waits for an
- * opener to close), so the loop is async.
+ * Section "lifecycle": mediated devices created and removed (one create with
+ * a fresh UUID, then remove(), which returns the ports to the pool and, for
+ * the wasm core, the UART handles to the core's table), per CPU second:
+ *
+ * - in process: MdevType.create() + MdevDevice.remove() on loadMtty()'s
+ *   defaults (realClock), what an embedding program does;
+ * - over the daemon: a SocketClient sending `create` then `remove` to a
+ *   daemon (startDaemon, the `mtty serve` code) listening on a UNIX socket in
+ *   the same worker, so the CPU time counts both ends (JSON, socket I/O, the
+ *   service) as a host running `mtty create` would pay it.
+ *
+ * wasm core vs the plain-TS core behind the same mdev/mtty/control code, in
+ * CPU-time A/B slices (ab.ts); the workloads' order is reversed every round,
+ * so neither type nor path always runs first. Ports and UART handles are
+ * checked for leaks when the worker closes.
  */
-import { loadMtty, type LoadedMtty } from '../src/mtty/load.js';
-import { ManualClock } from '../src/clock/clock.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadMtty } from '../src/mtty/load.js';
 import { Uart } from '../src/uart/index.js';
+import { startDaemon } from '../src/control/daemon.js';
+import { SocketClient } from '../src/control/client.js';
 import { uartFactory, type CoreName } from './core-choice.js';
-import { isolatedPair } from './isolate.js';
-import { median, pairRow, seconds } from './measure.js';
+import { abCompare, abRow, type Workload } from './ab.js';
 import type { BenchSection } from './run.js';
 
-async function cycles(mtty: LoadedMtty, type: string, sliceS: number): Promise<number> {
-  const t = mtty.parent.type(type)!;
-  let n = 0;
-  const start = seconds();
-  let elapsed = 0;
-  while (elapsed < sliceS) {
-    for (let k = 0; k < 64; k++) await t.create().remove();
-    n += 64;
-    elapsed = seconds() - start;
-  }
-  return n / elapsed;
-}
+const TYPES = ['mtty-1', 'mtty-2'] as const;
 
-/** Runs inside a worker: cycles/s per type on one core; throws on a port or handle leak. */
-export async function measure(core: CoreName): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
+/** Runs inside a worker: the workloads of one core. */
+export async function workloads(core: string): Promise<Record<string, Workload>> {
+  const createUart = uartFactory(core as CoreName);
   const liveBefore = Uart.livePorts;
-  for (const type of ['mtty-1', 'mtty-2']) {
-    const mtty = await loadMtty({ ports: 2, clock: new ManualClock(), createUart: uartFactory(core) });
-    await cycles(mtty, type, 0.1);
-    const rs: number[] = [];
-    for (let r = 0; r < 5; r++) rs.push(await cycles(mtty, type, 0.05));
-    out[type] = median(rs);
-    const avail = mtty.parent.type(type)!.availableInstances;
-    if (avail !== (type === 'mtty-1' ? 2 : 1)) throw new Error(`${type}: available_instances ${avail} after the cycles; ports leaked`);
-    await mtty.unload();
+  const mtty = await loadMtty({ ports: 2, createUart });
+  const lib = await loadMtty({ ports: 2, createUart });
+  const dir = mkdtempSync(join(tmpdir(), 'mtty-bench-'));
+  const daemon = await startDaemon({ socketPath: join(dir, 'control.sock'), configDir: join(dir, 'conf'), autostart: false, library: lib });
+  const client = await SocketClient.connect(join(dir, 'control.sock'));
+  const out: Record<string, Workload> = {};
+  for (const type of TYPES) {
+    const t = mtty.parent.type(type)!;
+    out[`create + remove ${type}, in process`] = {
+      group: 16,
+      step: async () => {
+        const d = t.create();
+        await d.remove();
+        return d.uuid.length;
+      },
+    };
+    out[`create + remove ${type}, over the daemon`] = {
+      group: 8,
+      step: async () => {
+        const r = await client.call<{ uuid: string }>('create', { type });
+        await client.call('remove', { uuid: r.uuid });
+        return r.uuid.length;
+      },
+    };
   }
-  if (Uart.livePorts !== liveBefore) throw new Error(`UART handles leaked: ${liveBefore} live before, ${Uart.livePorts} after`);
+  out[`create + remove ${TYPES[1]}, over the daemon`]!.close = async () => {
+    await client.close();
+    await daemon.close();
+    rmSync(dir, { recursive: true, force: true });
+    for (const [m, name] of [[mtty, 'in process'], [lib, 'daemon']] as const) {
+      for (const type of TYPES) {
+        const avail = m.parent.type(type)!.availableInstances;
+        if (avail !== (type === 'mtty-1' ? 2 : 1)) throw new Error(`${name} ${type}: available_instances ${avail} after the cycles; ports leaked`);
+      }
+      await m.unload();
+    }
+    if (Uart.livePorts !== liveBefore) throw new Error(`UART handles leaked: ${liveBefore} live before, ${Uart.livePorts} after`);
+  };
   return out;
 }
 
 export const lifecycleSection: BenchSection = {
   name: 'lifecycle',
-  description: 'create + remove of one mdev per cycle, cycles/s; wasm core vs plain-TS core behind the same mdev/mtty code',
+  description: 'create + remove of one mdev per cycle, cycles per CPU second, in process and over the daemon socket; wasm core vs plain-TS core',
   async run(log) {
-    const [w, t] = await isolatedPair(import.meta.url, 'measure', 'wasm', 'ts');
-    const rows = ['mtty-1', 'mtty-2'].map((type) => pairRow(`create + remove ${type}`, 'cycles/s', w[type]!, t[type]!));
-    log('ports back in the pool and wasm live-port count back to its start value after every run');
-    return rows;
+    const f = await abCompare(import.meta.url, 'workloads', 'wasm', 'ts', { rounds: 9 });
+    return Object.entries(f).map(([k, x]) => abRow(k, 'cycle', x, log));
   },
 };

@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: runs every section, prints a table with the machine, and
- * writes bench/results.json. To add a benchmark, write a BenchSection in its
- * own bench/<area>.ts and list it in `sections` below.
+ * writes bench/results.json. `npm run bench -- NAME...` runs only the named
+ * sections. To add a benchmark, write a BenchSection in its own
+ * bench/<area>.ts and add one entry to `sections` below; a comparison of two
+ * variants should use ab.ts (CPU-time A/B slices) and its abRow().
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, platform, arch, totalmem } from 'node:os';
@@ -23,8 +25,11 @@ export interface BenchRow {
   wasm: number;
   /** The comparison point (plain TypeScript). */
   ts: number;
-  /** wasm / ts, measured in the same run. */
+  /** wasm / ts, measured in the same run (for A/B rows: the median of the per-round ratios). */
   ratio: number;
+  /** A/B rows: lowest and highest per-round ratio. */
+  min?: number;
+  max?: number;
 }
 
 export interface BenchSection {
@@ -54,7 +59,16 @@ function fmt(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(1);
 }
 
-export async function main(): Promise<void> {
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const known = [...sections, ...namedOnly];
+  const unknown = argv.filter((a) => !known.some((s) => s.name === a));
+  if (unknown.length > 0) {
+    console.error(`unknown section ${unknown.join(', ')}; sections: ${known.map((s) => s.name).join(' ')}`);
+    process.exitCode = 2;
+    return;
+  }
+  // `npm run bench -- NAME...` runs only those sections (namedOnly ones only when named).
+  const chosen = argv.length > 0 ? known.filter((s) => argv.includes(s.name)) : sections;
   const m = machine();
   console.log(`machine: ${m.cpu} (${m.cores} cores), ${m.platform}, node ${m.node}`);
   const out: { date: string; machine: typeof m; sections: { name: string; description: string; rows: BenchRow[] }[] } = {
@@ -62,25 +76,22 @@ export async function main(): Promise<void> {
     machine: m,
     sections: [],
   };
-  // `npm run bench -- NAME...` runs only those sections, and then leaves results.json alone.
-  const names = process.argv.slice(2);
-  const chosen = names.length ? [...sections, ...namedOnly].filter((s) => names.includes(s.name)) : sections;
   for (const s of chosen) {
     console.log(`\n[${s.name}] ${s.description}`);
     const rows = await s.run((line) => console.log(`  ${line}`));
     if (rows.length === 0) continue; // the section said why it skipped
     const w = Math.max(...rows.map((r) => r.workload.length));
     const [ca, cb] = s.columns ?? ['ours', 'plain TS'];
-    console.log(`  ${'workload'.padEnd(w)}  ${ca.padStart(12)}  ${cb.padStart(12)}  ratio`);
+    console.log(`  ${'workload'.padEnd(w)}  ${ca.padStart(12)}  ${cb.padStart(12)}  ratio (min-max)`);
     for (const r of rows) {
       // Rates read "M/s"; anything else (latencies in ns) carries its own unit.
       const suffix = r.unit.endsWith('/s') ? '/s' : ` ${r.unit}`;
-      console.log(`  ${r.workload.padEnd(w)}  ${(fmt(r.wasm) + suffix).padStart(12)}  ${(fmt(r.ts) + suffix).padStart(12)}  ${r.ratio.toFixed(2)}x`);
+      console.log(`  ${r.workload.padEnd(w)}  ${(fmt(r.wasm) + suffix).padStart(12)}  ${(fmt(r.ts) + suffix).padStart(12)}  ${r.ratio.toFixed(2)}x${r.min === undefined ? '' : ` (${r.min.toFixed(2)}-${r.max!.toFixed(2)})`}`);
     }
     out.sections.push({ name: s.name, description: s.description, rows });
   }
-  if (names.length) return;
-  const file = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
+  // A partial run leaves results.json alone; its figures go next to it.
+  const file = fileURLToPath(new URL(argv.length > 0 ? '../../bench/results-partial.json' : '../../bench/results.json', import.meta.url));
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`\nwrote ${file}`);
 }

@@ -3,21 +3,19 @@
  * UART, so loadMtty({ createUart }) can build whole mtty devices on it. Why:
  * the device-level benchmarks (VFIO register accesses, loopback, create and
  * remove, interrupt latency) then run the *same* device, mdev and VFIO code
- * over either core in one process, and the ratio isolates the core plus its
- * wrapper. Only what MttyDevice/MttyPort touch on those paths is provided;
- * the baseline has no virtual clock, so time is a no-op (benches use a
- * ManualClock that never moves).
+ * over either core, and the ratio isolates the core plus its wrapper. Only
+ * what MttyDevice/MttyPort touch on those paths is provided. The baseline
+ * keeps time like the core (advance, nextDeadline, the character timeout), so
+ * the port reads the clock for it exactly when it does for the core.
  */
 import type { UartFactory, PortUart } from '../src/mtty/port-uart.js';
 import { TsUart } from './baseline/uart-ts.js';
+import { parseUartProfile } from '../src/uart/profile.js';
 
 class TsPortUart extends TsUart {
   readonly profile = 'pc16550d' as const;
+  readonly profileDefinition = parseUartProfile('pc16550d');
   onIrqPulse: (() => void) | null = null;
-  advance(): void {}
-  nextDeadline(): number {
-    return -1;
-  }
   dispose(): void {
     this.onIrqLine = null;
     this.onTransmit = null;

@@ -1,14 +1,15 @@
 /**
- * UART section of `npm run bench`: register accesses per second through the
- * TS wrapper over the wasm core, against the plain-TS baseline model on the
- * same workloads in the same process.
+ * UART section of `npm run bench`: register accesses per CPU second through
+ * the TS wrapper over the wasm core, against the plain-TS baseline model on
+ * the same workloads, in CPU-time A/B slices (ab.ts).
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Uart } from '../src/uart/index.js';
 import { parseTrace } from '../src/replay/index.js';
 import { TsUart } from './baseline/uart-ts.js';
-import type { BenchRow, BenchSection } from './run.js';
+import { abCompare, abRow, type Workload as AbWorkload } from './ab.js';
+import type { BenchSection } from './run.js';
 
 /** What both models offer to the workloads. */
 interface Model {
@@ -25,7 +26,8 @@ interface Workload {
   accessesPerStep: number;
   loopback: boolean;
   setup(m: Model): void;
-  step(m: Model, i: number): void;
+  /** One step; returns a value read, so nothing is dead code. */
+  step(m: Model, i: number): number;
 }
 
 const burst = new Uint8Array(16).map((_, i) => 0x41 + i);
@@ -43,9 +45,7 @@ const WORKLOADS: Workload[] = [
     },
     step: (m, i) => {
       m.write(0, i & 0xff);
-      m.read(5);
-      m.read(2);
-      m.read(0);
+      return m.read(5) + m.read(2) + m.read(0);
     },
   },
   {
@@ -54,7 +54,9 @@ const WORKLOADS: Workload[] = [
     loopback: false,
     setup: () => {},
     step: (m) => {
-      for (let k = 0; k < 16; k++) m.read(5);
+      let x = 0;
+      for (let k = 0; k < 16; k++) x += m.read(5);
+      return x;
     },
   },
   {
@@ -62,10 +64,7 @@ const WORKLOADS: Workload[] = [
     accessesPerStep: 32,
     loopback: true,
     setup: (m) => m.write(2, 0x01),
-    step: (m) => {
-      m.writeMany(burst);
-      m.readMany(sink16);
-    },
+    step: (m) => m.writeMany(burst) + m.readMany(sink16) + sink16[15]!,
   },
   {
     name: 'batched: writeMany 16 + readMany 16, IER=0x0F (per-byte interrupt path)',
@@ -75,10 +74,7 @@ const WORKLOADS: Workload[] = [
       m.write(2, 0x01);
       m.write(1, 0x0f);
     },
-    step: (m) => {
-      m.writeMany(burst);
-      m.readMany(sink16);
-    },
+    step: (m) => m.writeMany(burst) + m.readMany(sink16) + sink16[15]!,
   },
   {
     name: 'batched: writeMany 4096 B to onTransmit (host wiring)',
@@ -91,56 +87,28 @@ const WORKLOADS: Workload[] = [
         n++;
       };
     },
-    step: (m) => {
-      m.writeMany(stream);
-    },
+    step: (m) => m.writeMany(stream),
   },
 ];
 
-function now(): number {
-  return Number(process.hrtime.bigint()) / 1e9;
-}
-
-/** Run w.step for ~sliceS seconds; returns accesses/s. */
-function slice(m: Model, w: Workload, sliceS: number, i0: number): number {
-  let steps = 0;
-  const start = now();
-  let elapsed = 0;
-  while (elapsed < sliceS) {
-    for (let k = 0; k < 64; k++) w.step(m, i0 + steps + k);
-    steps += 64;
-    elapsed = now() - start;
+/** Runs inside a worker: every workload on its own fresh UART of one core. */
+export async function workloads(core: string): Promise<Record<string, AbWorkload>> {
+  const out: Record<string, AbWorkload> = {};
+  for (const w of WORKLOADS) {
+    const m: Model = core === 'ts' ? new TsUart({ loopback: w.loopback }) : Uart.create({ wiring: w.loopback ? 'loopback' : 'host' });
+    w.setup(m);
+    out[w.name] = { opsPerStep: w.accessesPerStep, group: 64, step: (i) => w.step(m, i) };
   }
-  return (steps * w.accessesPerStep) / elapsed;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
-
-/**
- * Both models, interleaved in short slices (A B A B ...), median of each: on
- * a shared 2-core machine load comes and goes, and interleaving makes the
- * ratio far steadier than two long back-to-back runs.
- */
-function measurePair(a: Model, b: Model, w: Workload): [number, number] {
-  slice(a, w, 0.1, 0); // warm-up (JIT / wasm tier-up)
-  slice(b, w, 0.1, 0);
-  const ra: number[] = [];
-  const rb: number[] = [];
-  for (let r = 0; r < 7; r++) {
-    ra.push(slice(a, w, 0.05, r * 1e6));
-    rb.push(slice(b, w, 0.05, r * 1e6));
-  }
-  return [median(ra), median(rb)];
+  return out;
 }
 
 /** The baseline must answer the shared Linux trace like the core, or the comparison is moot. */
 function baselineAgreesOnTrace(): string {
-  const url = new URL('../../../shared/traces/linux-8250-probe-isa.txt', import.meta.url);
-  const path = fileURLToPath(url);
-  if (!existsSync(path)) return 'trace not found; baseline unchecked';
+  // The checkout's sibling `shared/` (../../../ from dist/bench), or one level further up from a worktree.
+  const path = ['../../../', '../../../../']
+    .map((up) => fileURLToPath(new URL(`${up}shared/traces/linux-8250-probe-isa.txt`, import.meta.url)))
+    .find((p) => existsSync(p));
+  if (!path) return 'trace not found; baseline unchecked';
   const trace = parseTrace(readFileSync(path, 'utf8'), path);
   const ts = new TsUart();
   const wasm = Uart.create();
@@ -165,16 +133,7 @@ export const uartSection: BenchSection = {
   description: 'register accesses/s: TS wrapper over the wasm core vs plain-TS model (bench/baseline/uart-ts.ts)',
   async run(log) {
     log(baselineAgreesOnTrace());
-    const rows: BenchRow[] = [];
-    for (const w of WORKLOADS) {
-      const wasm = Uart.create({ wiring: w.loopback ? 'loopback' : 'host' });
-      const ts = new TsUart({ loopback: w.loopback });
-      w.setup(wasm);
-      w.setup(ts);
-      const [a, b] = measurePair(wasm, ts, w);
-      wasm.dispose();
-      rows.push({ workload: w.name, unit: 'accesses/s', wasm: a, ts: b, ratio: a / b });
-    }
-    return rows;
+    const f = await abCompare(import.meta.url, 'workloads', 'wasm', 'ts', { rounds: 9 });
+    return Object.entries(f).map(([k, x]) => abRow(k, 'access', x, log));
   },
 };

@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadMtty } from '../src/mtty/load.js';
+import { DEFAULT_UART_PROFILE, findUartProfile, UART_PROFILE_NAMES, type UartProfile } from '../src/uart/profile.js';
 import { attachVfioUser } from '../src/vfio-user/serve.js';
 import { findQemu } from '../test/support/vm/find-qemu.js';
 import { ensureGuestImage } from '../test/support/vm/guest-image.js';
@@ -25,13 +26,13 @@ import { bdfOf } from '../test/support/vm/guest-checks.js';
 
 const UUID = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';
 
-function options(argv: string[]): { profile: 'mtty' | 'pc16550d'; text: string } {
-  let profile: 'mtty' | 'pc16550d' = 'pc16550d';
+function options(argv: string[]): { profile: UartProfile; text: string } {
+  let profile: UartProfile = DEFAULT_UART_PROFILE;
   let text = 'Hello from a real Linux guest';
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--profile' && (argv[i + 1] === 'mtty' || argv[i + 1] === 'pc16550d')) profile = argv[++i] as 'mtty' | 'pc16550d';
+    if (argv[i] === '--profile' && findUartProfile(argv[i + 1])) profile = findUartProfile(argv[++i])!.name;
     else if (argv[i] === '--text' && argv[i + 1] !== undefined) text = argv[++i]!;
-    else throw new Error('usage: node dist/examples/vm-walkthrough.js [--profile mtty|pc16550d] [--text "..."]');
+    else throw new Error(`usage: node dist/examples/vm-walkthrough.js [--profile ${UART_PROFILE_NAMES.join('|')}] [--text "..."]`);
   }
   if (!/^[\x20-\x7e]{1,200}$/.test(text) || text.includes("'")) throw new Error('--text: up to 200 printable ASCII characters, no single quote');
   return { profile, text };

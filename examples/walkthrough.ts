@@ -13,12 +13,13 @@
  */
 import { loadMtty, ManualClock, GuestMachine, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_INTX_IRQ_INDEX, type Clock, type LoadedMtty } from 'mtty';
 import { pathToFileURL } from 'node:url';
+import { findUartProfile, UART_PROFILE_NAMES, type UartProfile } from '../src/uart/profile.js';
 
 export const DOC_UUID = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';
 const PARENT = '/sys/devices/virtual/mtty/mtty';
 
 export interface WalkthroughOptions {
-  profile?: 'mtty' | 'pc16550d';
+  profile?: UartProfile;
   /** What is "typed on the minicom terminal" in step 7. */
   text?: string;
   /** Time source of the UARTs (default wall time). A ManualClock is advanced past the RX timeout after typing. */
@@ -161,10 +162,10 @@ export async function walkthrough(opts: WalkthroughOptions = {}): Promise<Walkth
 function cliOptions(argv: string[]): WalkthroughOptions {
   const o: WalkthroughOptions = {};
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--profile' && (argv[i + 1] === 'mtty' || argv[i + 1] === 'pc16550d')) o.profile = argv[++i] as 'mtty' | 'pc16550d';
+    if (argv[i] === '--profile' && findUartProfile(argv[i + 1])) o.profile = findUartProfile(argv[++i])!.name;
     else if (argv[i] === '--text' && argv[i + 1] !== undefined) o.text = argv[++i];
     else {
-      process.stderr.write('usage: node dist/examples/walkthrough.js [--profile mtty|pc16550d] [--text "..."]\n');
+      process.stderr.write(`usage: node dist/examples/walkthrough.js [--profile ${UART_PROFILE_NAMES.join('|')}] [--text "..."]\n`);
       process.exit(2);
     }
   }

@@ -39,6 +39,7 @@ export { lspciHexDump } from './pci/lspci-dump.js';
 
 // The UART model (16550A in WebAssembly) and its register names.
 export { Uart, type UartProfile, type UartOptions, type Wiring, type LineSettings } from './uart/index.js';
+export { UART_PROFILES, UART_PROFILE_NAMES, DEFAULT_UART_PROFILE, findUartProfile, parseUartProfile, type UartProfileDefinition, type IrqStyle, type KnownUartProfile } from './uart/index.js';
 export { REG, IER, IIR, FCR, LCR, MCR, LSR, MSR, BASE_BAUD, registerName, describeRegister } from './uart/index.js';
 
 // The guest model: BIOS enumeration and a Linux-8250-like driver on a VfioDevice.

@@ -12,6 +12,7 @@
  * Bounded in `npm test`; MTTY_FUZZ_LONG=1 runs 10x the seeds and 5x the
  * steps; MTTY_FUZZ_SEED=<n> runs one seed.
  */
+import type { UartProfile } from '../src/uart/profile.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ManualClock } from '../src/clock/clock.js';
@@ -36,7 +37,7 @@ class Counter {
 /** Ops whose result depends on the IRQ set-up, which a snapshot does not carry (the VMM owns it). */
 const irqOnly = (o: DeviceOp) => o.op === 'irq';
 
-async function runSeed(seed: number, profile: 'pc16550d' | 'mtty'): Promise<void> {
+async function runSeed(seed: number, profile: UartProfile): Promise<void> {
   const r = new Prng(seed);
   const clock = new ManualClock();
   // A timer that keeps re-arming itself inside one advance() would hang the test: turn it into a failure.

@@ -1,9 +1,10 @@
 import { test } from 'uvu';
+import { UART_PROFILE_NAMES, type UartProfile } from '../src/uart/profile.js';
 import * as assert from 'uvu/assert';
 import { loadMtty, ManualClock } from '../src/index.js';
 import { GuestCpu, GuestMachine } from '../src/guest/index.js';
 
-async function openPort(profile: 'mtty' | 'pc16550d') {
+async function openPort(profile: UartProfile) {
   // Virtual time: the pc16550d model hands over a tail below the RX trigger level only after
   // the character timeout, which then fires inside clock.advance() instead of a wall-clock timer.
   const clock = new ManualClock();
@@ -22,7 +23,8 @@ async function openPort(profile: 'mtty' | 'pc16550d') {
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-for (const profile of ['mtty', 'pc16550d'] as const) {
+// Every profile the core defines (src/uart/profile.ts): a new one is covered here at once.
+for (const profile of UART_PROFILE_NAMES) {
   test(`${profile}: typed text comes back by loopback through INTx`, async () => {
     const { guest, a, done, settle } = await openPort(profile);
     const tty = a.ttys[0];

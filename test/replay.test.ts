@@ -2,14 +2,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Writable } from 'node:stream';
-import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commands } from '../src/cli/replay.js';
 import { parseTrace, replayTrace, TraceError } from '../src/replay/index.js';
 
-const TRACE = fileURLToPath(new URL('../../../shared/traces/linux-8250-probe-isa.txt', import.meta.url));
+// The checkout's sibling shared/ (../../../ from dist/test), or one level up from a git worktree.
+const TRACE = ['../../../', '../../../../']
+  .map((up) => fileURLToPath(new URL(`${up}shared/traces/linux-8250-probe-isa.txt`, import.meta.url)))
+  .reduce((found, p) => (existsSync(found) ? found : p));
 const dir = mkdtempSync(join(tmpdir(), 'mtty-replay-'));
 let seq = 0;
 

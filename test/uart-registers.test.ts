@@ -133,9 +133,10 @@ test('lineSettings decodes LCR and divisor', () => {
   u.write(3, 0x80);
   u.write(0, 0x01);
   u.write(3, 0x1b); // 8 data, even parity, 1 stop
-  assert.equal(u.lineSettings, { divisor: 1, baud: 115200, dataBits: 8, parity: 'even', stopBits: 1 });
+  // 8E1 = 11 bits per character at 115200 baud.
+  assert.equal(u.lineSettings, { divisor: 1, baud: 115200, dataBits: 8, parity: 'even', stopBits: 1, charTimeNs: (11 * 1e9) / 115200 });
   u.write(3, 0x0c); // 5 data, odd parity, 1.5 stop
-  assert.equal(u.lineSettings, { divisor: 1, baud: 115200, dataBits: 5, parity: 'odd', stopBits: 1.5 });
+  assert.equal(u.lineSettings, { divisor: 1, baud: 115200, dataBits: 5, parity: 'odd', stopBits: 1.5, charTimeNs: (8.5 * 1e9) / 115200 });
   u.write(3, 0x2e); // 7 data, stick parity with EPS=0 -> mark, 2 stop
   assert.equal(u.lineSettings.parity, 'mark');
   assert.equal(u.lineSettings.stopBits, 2);

@@ -80,8 +80,11 @@ test('restoreState rejects bad input with EINVAL and leaves the port unchanged',
   badMagic[0] = 0;
   einval(() => b.restoreState(badMagic));
   const badVersion = good.slice();
-  badVersion[4] = 2;
+  badVersion[4] = 3;
   einval(() => b.restoreState(badVersion));
+  const v1WrongLength = good.slice();
+  v1WrongLength[4] = 1; // version 1 had 88 state bytes, this blob has 89
+  einval(() => b.restoreState(v1WrongLength));
   const badCount = good.slice();
   badCount[8 + 17] = 17; // RX count
   einval(() => b.restoreState(badCount));

@@ -87,7 +87,21 @@ test('a batched call started from a callback does not corrupt the outer batch', 
 
 test('2500 ports live in one instance, each with its own state; handles are reused after dispose', () => {
   const before = Uart.livePorts;
+  // A port made before memory grows, with a timeout running and a byte waiting:
+  // what the wrapper reads from memory (LSR, armed flag, clock, due time) must follow the growth.
+  const first = Uart.create({ wiring: 'loopback' });
+  first.write(2, 0x01);
+  first.write(1, 0x01); // RX interrupts: the timeout shows in IIR
+  first.write(0, 0x41);
+  assert.is(first.read(2), 0xc4);
+  const due = first.nextDeadline();
   const ports = Array.from({ length: 2500 }, () => Uart.create());
+  assert.is(first.read(5), 0x61, 'LSR of a port made before the growth');
+  assert.is(first.timed, true);
+  assert.is(first.nextDeadline(), due);
+  first.advance(due);
+  assert.is(first.read(2), 0xcc, 'the timeout fired at its deadline');
+  first.dispose();
   assert.is(new Set(ports.map((p) => p.handle)).size, 2500);
   ports.forEach((p, i) => p.write(7, i & 0xff));
   assert.ok(ports.every((p, i) => p.read(7) === (i & 0xff)));

@@ -35,10 +35,12 @@ test('QEMU start-up sequence, INTx eventfd fires on IER=THRI, automask and UNMAS
   const client = VfioUserClient.connect(t.path);
   try {
     const r = await qemuStartup(client);
-    // VERSION: 0.0, our limits, write_multiple echoed because QEMU offers it, no migration.
+    // VERSION: 0.0, our limits, no migration, and no write_multiple although QEMU offers it:
+    // QEMU 10.2 sets VFIO_PROXY_USE_MULTI as 0x16, which carries FORCE_QUEUED (0x4) and
+    // sends every guest access through its iothread (src/vfio-user/version.ts).
     assert.is(r.version.major, 0);
     assert.is(r.version.minor, 0);
-    assert.equal(r.version.capabilities, { max_msg_fds: 8, max_data_xfer_size: 1048576, write_multiple: true });
+    assert.equal(r.version.capabilities, { max_msg_fds: 8, max_data_xfer_size: 1048576 });
     assert.equal(r.info, { flags: 0x2, numRegions: 9, numIrqs: 5 });
     assert.equal(
       r.regions.map((x) => [x.index, x.size, x.flags, x.argsz, x.capOffset]),

@@ -5,8 +5,13 @@
  * only so `npm run bench` can compare the wasm core against the obvious
  * alternative in the same run; run.ts checks it answers the shared Linux
  * trace identically before timing it. Not used by the product.
- * Left out (no workload needs them): the character-timeout interrupt (time
- * never advances here), PE/FE/BI, OUT2 gating, snapshots, profile 'mtty'.
+ * It keeps time like the core: advance(ns) moves a virtual clock, the
+ * character timeout (4 character times after the last byte in or RBR read,
+ * FIFO mode, data waiting) fires as IIR 0xCC, nextDeadline() says when, and
+ * an LCR/divisor write that makes it due fires it; so a device built on it
+ * reads the clock exactly when one built on the core does (bench fairness).
+ * Left out (no workload needs them): PE/FE/BI, OUT2 gating, snapshots,
+ * profile 'mtty'.
  */
 
 export class TsUart {
@@ -27,7 +32,7 @@ export class TsUart {
   private ctip = false;
   private level = false;
   private modemIn: number;
-  // Character-timeout bookkeeping the core also does per byte (the workloads never advance time).
+  // Character timeout, as the core keeps it (assembly/timing.ts).
   private now = 0;
   private lastAct = 0;
   private ctiArmed = false;
@@ -103,6 +108,37 @@ export class TsUart {
   private restartTimeout(): void {
     this.lastAct = this.now;
     this.ctiArmed = this.fifoOn && this.rxCount !== 0;
+  }
+
+  /** ns per character at the current LCR and divisor (divisor 0 = 65536), as the core computes it. */
+  get charTimeNs(): number {
+    const lcr = this.lcr;
+    const data = 5 + (lcr & 3);
+    const bits = 1 + data + (lcr & 0x08 ? 1 : 0) + (lcr & 0x04 ? (data === 5 ? 1.5 : 2) : 1);
+    return (bits * ((this.dll | (this.dlm << 8)) || 65536) * 1e9) / 115200;
+  }
+
+  /** A character timeout is running. */
+  get timed(): boolean {
+    return this.ctiArmed;
+  }
+
+  private checkTimeout(): void {
+    if (!this.ctiArmed || this.now < this.lastAct + 4 * this.charTimeNs) return;
+    this.ctiArmed = false;
+    this.ctip = true;
+    this.update();
+  }
+
+  advance(ns: number): void {
+    this.now += ns;
+    this.checkTimeout();
+  }
+
+  nextDeadline(): number {
+    if (!this.ctiArmed) return -1;
+    const left = this.lastAct + 4 * this.charTimeNs - this.now;
+    return left >= 1 ? left : 1;
   }
 
   receive(b: number): boolean {
@@ -186,8 +222,10 @@ export class TsUart {
     const dlab = (this.lcr & 0x80) !== 0;
     switch (off) {
       case 0:
-        if (dlab) this.dll = v;
-        else {
+        if (dlab) {
+          this.dll = v;
+          this.checkTimeout();
+        } else {
           this.thrp = false;
           this.update();
           if (this.mcr & 0x10 || this.loopbackWiring) this.accept(v);
@@ -199,6 +237,7 @@ export class TsUart {
       case 1: {
         if (dlab) {
           this.dlm = v;
+          this.checkTimeout();
           break;
         }
         const old = this.ier;
@@ -211,12 +250,14 @@ export class TsUart {
         if ((this.fcr ^ v) & 1) {
           this.rxCount = 0;
           this.ctip = false;
+          this.ctiArmed = false;
           this.thrp = true;
         }
         if (v & 1) {
           if (v & 2) {
             this.rxCount = 0;
             this.ctip = false;
+            this.ctiArmed = false;
           }
           if (v & 4) this.thrp = true;
           this.fcr = v & 0xc9;
@@ -226,6 +267,7 @@ export class TsUart {
       }
       case 3:
         this.lcr = v;
+        this.checkTimeout();
         break;
       case 4: {
         const before = this.msrInputs();

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from './types.js';
+import { findUartProfile, UART_PROFILES, UART_PROFILE_NAMES, type UartProfile } from '../uart/profile.js';
 
 type OptionDef = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 export type OptionDefs = Record<string, OptionDef>;
@@ -41,6 +42,20 @@ export function optString(p: Parsed, name: string): string | undefined {
 export function flag(p: Parsed, name: string): boolean {
   return p.values[name] === true;
 }
+
+/** The --profile option: a UART profile name (src/uart/profile.ts), UsageError (exit 2) otherwise. */
+export function profileOption(text: string | undefined): UartProfile | undefined {
+  if (text === undefined) return undefined;
+  const p = findUartProfile(text);
+  if (!p) throw new UsageError(`--profile must be ${UART_PROFILE_NAMES.join(' or ')}, got '${text}'`);
+  return p.name;
+}
+
+/** "pc16550d|mtty", for usage lines. */
+export const PROFILE_CHOICES = UART_PROFILE_NAMES.join('|');
+
+/** The --profile help text: each profile's name and summary, from its definition. */
+export const PROFILE_HELP = UART_PROFILES.map((p) => `${p.name}: ${p.summary}`).join('; ');
 
 /** A non-negative integer option (decimal or 0x hex), UsageError otherwise. */
 export function optInt(p: Parsed, name: string, text = optString(p, name)): number | undefined {

@@ -10,17 +10,18 @@ import { readFile } from 'node:fs/promises';
 import type { CliCommand, CliIO } from './types.js';
 import { UsageError } from './types.js';
 import { parseTrace, replayTrace, traceDevices, TraceError, type ReplayResult } from '../replay/index.js';
-import type { UartProfile } from '../uart/uart.js';
+import { DEFAULT_UART_PROFILE, type UartProfile } from '../uart/profile.js';
+import { profileOption, PROFILE_CHOICES } from './args.js';
 
-const USAGE = `usage: mtty replay [--check] [--profile pc16550d|mtty] [--device NAME] FILE
+const USAGE = `usage: mtty replay [--check] [--profile ${PROFILE_CHOICES}] [--device NAME] FILE
   Replays a register trace ('[DEVICE] R|W <offset> 0x<value> [@ns]' lines, '# irq N',
   '# initial: ...', or a QEMU -trace serial_* log) against the UART model.
   A trace with a DEVICE column (mtty attach/serve --record) replays each
   device on its own UART.
   --check     compare every read (and recorded irq change) with the trace;
               print each mismatch with its line number, exit 1 if any
-  --profile   UART behaviour: pc16550d or mtty (the kernel sample); default:
-              the trace's '# port ... profile=', else pc16550d
+  --profile   UART behaviour: ${PROFILE_CHOICES.replace('|', ' or ')}; default:
+              the trace's '# port ... profile=', else ${DEFAULT_UART_PROFILE}
   --device    replay only this DEVICE of a multi-device trace`;
 
 async function run(argv: string[], io: CliIO): Promise<number> {
@@ -33,8 +34,8 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     if (a === '--check') check = true;
     else if (a === '--profile' || a.startsWith('--profile=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
-      if (v !== 'pc16550d' && v !== 'mtty') throw new UsageError(`--profile must be pc16550d or mtty, got ${v === undefined ? 'nothing' : `'${v}'`}`);
-      profile = v;
+      if (v === undefined) throw new UsageError('--profile needs a value');
+      profile = profileOption(v)!;
     } else if (a === '--device' || a.startsWith('--device=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (!v) throw new UsageError('--device needs a NAME');

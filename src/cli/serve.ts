@@ -5,17 +5,17 @@
  */
 import type { CliCommand, CliIO } from './types.js';
 import { UsageError } from './types.js';
-import { flag, optInt, optString, parse } from './args.js';
+import { flag, optInt, optString, parse, profileOption, PROFILE_CHOICES, PROFILE_HELP } from './args.js';
 import { startDaemon } from '../control/daemon.js';
 import { mdevctlShellLine } from '../sysfs-export/index.js';
 
 const serve: CliCommand = {
   summary: 'run the mtty daemon (owns the devices; other verbs talk to it)',
   usage:
-    'usage: mtty serve [--socket PATH] [--ports N] [--profile mtty|pc16550d] [--config-dir DIR] [--no-autostart] [--vfio-user DIR [--record FILE]] [--sysfs-root DIR [--sysfs-mode auto|fuse|mirror]] [--driver FILE]...\n' +
+    `usage: mtty serve [--socket PATH] [--ports N] [--profile ${PROFILE_CHOICES}] [--config-dir DIR] [--no-autostart] [--vfio-user DIR [--record FILE]] [--sysfs-root DIR [--sysfs-mode auto|fuse|mirror]] [--driver FILE]...\n` +
     '  --socket PATH     control socket (default $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-$UID/control.sock)\n' +
     '  --ports N         size of the shared port pool (default 24, as MAX_MTTYS)\n' +
-    "  --profile P       UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
+    `  --profile P       UART model: ${PROFILE_HELP}\n` +
     '  --config-dir DIR  definition store, mdevctl layout DIR/<parent>/<uuid> (default: SYSROOT/etc/mdevctl.d with\n' +
     '                    --sysfs-root SYSROOT, shared with the real mdevctl; else $XDG_CONFIG_HOME/mtty/etc/mdevctl.d)\n' +
     '  --no-autostart    do not start "auto" definitions\n' +
@@ -44,8 +44,7 @@ const serve: CliCommand = {
     });
     const sysfsMode = optString(p, 'sysfs-mode') ?? 'auto';
     if (sysfsMode !== 'auto' && sysfsMode !== 'fuse' && sysfsMode !== 'mirror') throw new UsageError(`--sysfs-mode must be auto, fuse or mirror, got '${sysfsMode}'`);
-    const profile = optString(p, 'profile');
-    if (profile !== undefined && profile !== 'mtty' && profile !== 'pc16550d') throw new UsageError(`--profile must be mtty or pc16550d, got '${profile}'`);
+    const profile = profileOption(optString(p, 'profile'));
     if (optString(p, 'record') !== undefined && optString(p, 'vfio-user') === undefined) {
       throw new UsageError('--record FILE records vfio-user clients: add --vfio-user DIR');
     }

@@ -12,15 +12,16 @@
  */
 import type { CliCommand, CliIO } from './types.js';
 import { UsageError } from './types.js';
-import { flag, optString, parse } from './args.js';
+import { flag, optString, parse, profileOption, PROFILE_CHOICES, PROFILE_HELP } from './args.js';
+import { DEFAULT_UART_PROFILE } from '../uart/profile.js';
 import { parseMdevUuid } from '../mdev/uuid.js';
 
 const ATTACH_USAGE =
-  'usage: mtty attach <uuid> --socket PATH [--type mtty-1|mtty-2] [--profile mtty|pc16550d] [--record FILE]\n' +
+  `usage: mtty attach <uuid> --socket PATH [--type mtty-1|mtty-2] [--profile ${PROFILE_CHOICES}] [--record FILE]\n` +
   '  Create mdev <uuid> in this process and serve it over vfio-user on PATH (mode 0600)\n' +
   '  until Ctrl-C. One client (QEMU) at a time; reconnecting is fine.\n' +
   '  --type      mdev type to create (default mtty-2, two ports)\n' +
-  "  --profile   UART model: pc16550d (datasheet, default) or mtty (the sample's quirks)\n" +
+  `  --profile   UART model: ${PROFILE_HELP}\n` +
   "  --record    write every access the client makes to FILE (mtty replay's trace format;\n" +
   '              check it with: mtty replay --check FILE)\n' +
   '  QEMU >= 10.1:  -device \'{"driver":"vfio-user-pci","socket":{"path":"PATH","type":"unix"}}\'';
@@ -41,8 +42,7 @@ const attach: CliCommand = {
     const socketPath = optString(p, 'socket');
     if (!socketPath) throw new UsageError('missing --socket PATH');
     const typeId = optString(p, 'type') ?? 'mtty-2';
-    const profile = optString(p, 'profile') ?? 'pc16550d';
-    if (profile !== 'mtty' && profile !== 'pc16550d') throw new UsageError(`--profile must be mtty or pc16550d, got '${profile}'`);
+    const profile = profileOption(optString(p, 'profile')) ?? DEFAULT_UART_PROFILE;
     let uuid: string;
     try {
       uuid = parseMdevUuid(uuidText);

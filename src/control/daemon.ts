@@ -5,6 +5,7 @@
  * optionally expose every device over vfio-user, start "auto" definitions,
  * and listen on the control socket.
  */
+import type { UartProfile } from '../uart/profile.js';
 import { HostRegistry, hostOps } from '../host/index.js';
 import { native, serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
 import { TraceRecorder } from '../replay/record.js';
@@ -26,7 +27,7 @@ import { defaultConfigDir, defaultRoot, defaultSocketPath, preparePrivateDir, st
 export interface DaemonOptions {
   socketPath?: string;
   ports?: number;
-  profile?: 'mtty' | 'pc16550d';
+  profile?: UartProfile;
   clock?: Clock;
   /** Definition store (mdevctl layout); default DIR/etc/mdevctl.d with `sysfsRoot`, else $XDG_CONFIG_HOME/mtty/etc/mdevctl.d. */
   configDir?: string;

@@ -4,6 +4,7 @@
  * guest session per device that has been looked at. Every method validates
  * its inputs and fails with the MttyError the user should see.
  */
+import type { UartProfile } from '../uart/profile.js';
 import type { MdevBus } from '../mdev/bus.js';
 import type { MdevDevice } from '../mdev/device.js';
 import type { MdevParent } from '../mdev/parent.js';
@@ -31,7 +32,7 @@ export interface MttyLibrary {
  */
 export interface ServiceOptions {
   ports?: number;
-  profile?: 'mtty' | 'pc16550d';
+  profile?: UartProfile;
   clock?: Clock;
   /** Definition store, mdevctl's layout (default $XDG_CONFIG_HOME/mtty/etc/mdevctl.d; src/control/paths.ts). */
   configDir?: string;

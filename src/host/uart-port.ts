@@ -41,11 +41,13 @@ export const MODEM_OUT = { DTR: 0x01, RTS: 0x02, OUT1: 0x04, OUT2: 0x08 } as con
  * Duration of one character on the wire in ns (start + data + parity + stop
  * bits at the guest's baud). The RX pump polls at this rate while the host
  * side is paused, which is the rate a real line could deliver the next byte.
+ * The figure is the core's (LineSettings.charTimeNs, the one character-time
+ * function); at a speed no line runs at (usableBaud: e.g. the mtty profile's
+ * zeroed divisor) the same frame is timed at 9600 baud instead.
  */
 export function charTimeNs(s: LineSettings): number {
-  const baud = usableBaud(s) ?? 9600;
-  const bits = 1 + s.dataBits + (s.parity === 'none' ? 0 : 1) + s.stopBits;
-  return Math.ceil((bits * 1e9) / baud);
+  const t = usableBaud(s) === undefined ? (s.charTimeNs * s.baud) / 9600 : s.charTimeNs;
+  return Math.ceil(t);
 }
 
 /**

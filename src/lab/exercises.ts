@@ -19,6 +19,7 @@
  *   "student: ttyS1 W LCR 0x83 = 8N1, DLAB on"
  *   "guest: ttyS1 R IIR 0xcc = character timeout, FIFOs on"
  */
+import { findUartProfile, UART_PROFILE_NAMES, type UartProfile } from '../uart/profile.js';
 import { fail } from '../errors/errno.js';
 import type { RegName } from '../uart/decode.js';
 
@@ -27,7 +28,7 @@ export type Check =
   | { seq: string[] }
   | { port: Partial<Record<RegName, number | [number, number]>> }
   | { device: string }
-  | { profile: 'mtty' | 'pc16550d' }
+  | { profile: UartProfile }
   | { all: Check[] }
   | { any: Check[] };
 
@@ -94,8 +95,8 @@ function validateCheck(c: unknown, where: string): Check {
       if (typeof v !== 'string') fail('EINVAL', `${where}.device: a type name is expected`);
       return { device: v as string };
     case 'profile':
-      if (v !== 'mtty' && v !== 'pc16550d') fail('EINVAL', `${where}.profile: 'mtty' or 'pc16550d'`);
-      return { profile: v as 'mtty' | 'pc16550d' };
+      if (!findUartProfile(v)) fail('EINVAL', `${where}.profile: ${UART_PROFILE_NAMES.map((n) => `'${n}'`).join(' or ')}`);
+      return { profile: findUartProfile(v)!.name };
     case 'all':
     case 'any':
       if (!Array.isArray(v) || v.length === 0) fail('EINVAL', `${where}.${k}: a non-empty list of checks is expected`);

@@ -14,6 +14,7 @@
  * them on a fresh model: the devices, registers, guest state and journal come
  * back as they were, because the model is deterministic in virtual time.
  */
+import { findUartProfile, UART_PROFILE_NAMES } from '../uart/profile.js';
 import { ManualClock, type Clock } from '../clock/clock.js';
 import type { MdevDevice } from '../mdev/device.js';
 import type { MttyDevice } from '../mtty/device.js';
@@ -389,7 +390,7 @@ export class LabSession {
    * student sees the same bytes answered by the other model.
    */
   setProfile(profile: LabProfile): void {
-    if (profile !== 'mtty' && profile !== 'pc16550d') fail('EINVAL', `UART model must be mtty or pc16550d; got ${profile}`);
+    if (!findUartProfile(profile)) fail('EINVAL', `UART model must be ${UART_PROFILE_NAMES.join(' or ')}; got ${profile}`);
     this.record({ a: 'profile', profile });
     this.profile = profile;
     for (const d of this.devices.values()) {

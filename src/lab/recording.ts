@@ -9,6 +9,7 @@
  * The phase labels ("# == phase setserial") are comments to the parser; the
  * lesson shows them, so they are looked up here by line number.
  */
+import type { UartProfile } from '../uart/profile.js';
 import { parseTrace, type Trace } from '../replay/trace.js';
 import type { GuestRoutine } from '../guest/index.js';
 import type { LabDevice } from './lab-device.js';
@@ -20,7 +21,7 @@ export interface Lesson {
   file: string;
   /** mdev type to create for it and the UART model it was recorded against. */
   type: string;
-  profile: 'mtty' | 'pc16550d';
+  profile: UartProfile;
   about: string;
 }
 

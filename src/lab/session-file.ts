@@ -8,6 +8,7 @@
  *
  * The journal (access log) exports as CSV or JSON for a lab report.
  */
+import { findUartProfile, UART_PROFILE_NAMES, type UartProfile } from '../uart/profile.js';
 import { fail } from '../errors/errno.js';
 import { parseExerciseSet, type ExerciseSet } from './exercises.js';
 import type { LabEntry } from './lab-device.js';
@@ -26,7 +27,7 @@ export type LabActionBody =
     | { a: 'step'; uuid?: string }
     | { a: 'run' }
     | { a: 'mode'; mode: 'run' | 'step' }
-    | { a: 'profile'; profile: 'mtty' | 'pc16550d' }
+    | { a: 'profile'; profile: UartProfile }
     | { a: 'time'; ns: number }
     | { a: 'lesson'; id: string };
 
@@ -38,7 +39,7 @@ export interface SessionState {
   /** Virtual time (ns) when it was saved. */
   now: number;
   /** The UART model and guest mode the page started with. */
-  profile0: 'mtty' | 'pc16550d';
+  profile0: UartProfile;
   mode0: 'run' | 'step';
   actions: LabAction[];
   /** Exercise ids done. */
@@ -98,14 +99,14 @@ export function parseSession(input: string | unknown): SessionState {
   const o = v as Record<string, unknown>;
   if (o.v !== 1) fail('EINVAL', `session: version ${String(o.v)} is not supported (this lab reads version 1)`);
   if (typeof o.now !== 'number' || o.now < 0) fail('EINVAL', 'session.now: a virtual time in ns is expected');
-  if (o.profile0 !== 'mtty' && o.profile0 !== 'pc16550d') fail('EINVAL', 'session.profile0: mtty or pc16550d');
+  if (!findUartProfile(o.profile0)) fail('EINVAL', `session.profile0: ${UART_PROFILE_NAMES.join(' or ')}`);
   if (o.mode0 !== 'run' && o.mode0 !== 'step') fail('EINVAL', 'session.mode0: run or step');
   if (!Array.isArray(o.actions)) fail('EINVAL', 'session.actions: a list is expected');
   if (!Array.isArray(o.done) || !(o.done as unknown[]).every((d) => typeof d === 'string')) fail('EINVAL', 'session.done: a list of exercise ids is expected');
   return {
     v: 1,
     now: o.now as number,
-    profile0: o.profile0 as 'mtty' | 'pc16550d',
+    profile0: o.profile0 as UartProfile,
     mode0: o.mode0 as 'run' | 'step',
     actions: (o.actions as unknown[]).map(validAction),
     done: o.done as string[],

@@ -26,10 +26,10 @@ export interface IrqStats {
  * UNMASK; MSI is never masked; switching INTx -> MSI needs a disable first.
  *
  * Level semantics on UNMASK: the kernel sample only drops events that come
- * while masked. Here, when a port models a real 16550 (profile pc16550d),
- * its INTR is a level; if the line is still high at UNMASK we signal again
- * at once, as vfio-pci does for a physical INTx line. Pulse-profile ports
- * behave exactly like the sample.
+ * while masked. Here, when a port's profile declares a level INTR
+ * (UartProfileDefinition.irq 'level', the 16550 model), the line is a level:
+ * if it is still high at UNMASK we signal again at once, as vfio-pci does for
+ * a physical INTx line. 'pulse' ports behave exactly like the sample.
  */
 export class MttyInterrupts {
   mode: IrqMode = 'none';

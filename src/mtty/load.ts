@@ -9,6 +9,7 @@ import { createWasmUart } from './default-uart.js';
 import type { MttyDevice } from './device.js';
 import { MttyDriver } from './driver.js';
 import type { UartFactory, UartProfile } from './port-uart.js';
+import { parseUartProfile, DEFAULT_UART_PROFILE } from '../uart/profile.js';
 
 /**
  * Options of loadMtty: pool size (ports), UART profile, clock, a shared bus, parent name, RESET flag, UART factory.
@@ -16,7 +17,7 @@ import type { UartFactory, UartProfile } from './port-uart.js';
 export interface LoadMttyOptions {
   /** Size of the shared port pool (MAX_MTTYS), default 24. */
   ports?: number;
-  /** UART model of every port: 'pc16550d' (datasheet, default) or 'mtty' (the sample's quirks). */
+  /** UART model of every port, a name from src/uart/profile.ts (default 'pc16550d', the datasheet; 'mtty', the sample's quirks). */
   profile?: UartProfile;
   /** Time source for the UARTs' character timeout; ManualClock in tests. */
   clock?: Clock;
@@ -48,8 +49,7 @@ export interface LoadedMtty {
 export async function loadMtty(opts: LoadMttyOptions = {}): Promise<LoadedMtty> {
   const ports = opts.ports ?? MTTY_DEFAULT_PORTS;
   if (!Number.isInteger(ports) || ports < 0) fail('EINVAL', `ports must be a non-negative integer, not ${String(ports)}`);
-  const profile = opts.profile ?? 'pc16550d';
-  if (profile !== 'pc16550d' && profile !== 'mtty') fail('EINVAL', `profile must be 'pc16550d' or 'mtty', not ${String(profile)}`);
+  const profile = parseUartProfile(opts.profile ?? DEFAULT_UART_PROFILE).name;
   const name = opts.name ?? MTTY_NAME;
   const bus = opts.bus ?? new MdevBus();
   const driver = new MttyDriver({

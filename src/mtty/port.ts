@@ -18,12 +18,31 @@ export interface HostLink {
 }
 
 /**
+ * Register accesses (bit n = offset n) that can observe or change the
+ * character timeout, so need the Uart's clock brought up to date first while
+ * one runs. Reads: RBR (it restarts the window or ends it; DLL shares the
+ * offset) and IIR (it shows 0xCC). Writes: THR (a looped-back byte restarts
+ * the window), IER (enables the CTI source), FCR (clears it), LCR, DLL/DLM
+ * (the character time) and MCR (loopback, OUT2 gating of the line).
+ * Not: IER/LCR/MCR/LSR/MSR/SCR reads and SCR/LSR/MSR writes: their values do
+ * not depend on time, and the side effects of LSR/MSR reads can only lower
+ * INTR, which a timeout that falls due raises again when time next moves, as
+ * on a chip whose timeout fires a moment later.
+ */
+const SYNC_ON_READ = 0b0000_0101;
+const SYNC_ON_WRITE = 0b0001_1111;
+
+/**
  * One serial port of a device: a Uart plus the glue mtty's host side needs.
  *
- * Time: the Uart only knows time it is handed. Before each access the port
- * advances the Uart to clock.now(), and after it keeps at most one timer at
- * the Uart's next deadline (the character timeout). An idle port has no
+ * Time: the Uart only knows time it is handed. While it has a character
+ * timeout running (`uart.timed`), an access that can observe or change it
+ * first advances the Uart to clock.now(), and the port keeps at most one
+ * timer at the Uart's next deadline. An idle port reads no clock and has no
  * timer, so a real-clock process can exit and a ManualClock stays empty.
+ *
+ * Interrupts: delivered as the profile declares (UartProfileDefinition.irq):
+ * 'level' ports report INTR changes (onLine), 'pulse' ports their events (onPulse).
  */
 export class MttyPort {
   /** Last INTR level reported by the Uart (level-triggered profile only). */
@@ -44,9 +63,9 @@ export class MttyPort {
     readonly index: number,
     readonly uart: PortUart,
     private readonly clock: Clock,
-    /** Level changes of a 'pc16550d' Uart's INTR. */
+    /** Level changes of INTR, for a profile whose irq style is 'level'. */
     private readonly onLine: (port: MttyPort) => void,
-    /** Events of an 'mtty' Uart: one per trigger point of the kernel sample. */
+    /** Events, for a profile whose irq style is 'pulse' (the kernel sample's trigger points). */
     private readonly onPulse: (port: MttyPort) => void,
   ) {
     this.lastSync = clock.now();
@@ -68,9 +87,9 @@ export class MttyPort {
     this.level = uart.irq;
   }
 
-  /** True when this port's INTR is level-driven (the 16550 model). */
+  /** True when this port's profile declares a level-driven INTR (the 16550 model). */
   get levelTriggered(): boolean {
-    return this.uart.profile === 'pc16550d';
+    return this.uart.profileDefinition.irq === 'level';
   }
 
   /** A guest register read (offset 0-7). */
@@ -91,9 +110,10 @@ export class MttyPort {
   withUart<T>(fn: (uart: PortUart) => T): T {
     this.depth++;
     try {
-      const synced = this.syncIfTimed();
+      const wasTimed = this.uart.timed;
+      if (wasTimed) this.sync();
       const result = fn(this.uart);
-      this.schedule(synced);
+      this.rearm(wasTimed);
       return result;
     } finally {
       this.leave();
@@ -102,20 +122,37 @@ export class MttyPort {
 
   /**
    * withUart() for one register access (value < 0: a read), spelled out
-   * without a closure: this is every BAR access's path.
+   * without a closure: this is every BAR access's path. Time is brought up
+   * to date only while a timeout runs and only for the accesses that can see
+   * or move it (SYNC_ON_READ/WRITE); an access that did not sync cannot have
+   * moved the deadline, so the armed timer stays as it is.
    */
   private access(offset: number, value: number): number {
     this.depth++;
     try {
-      const synced = this.syncIfTimed();
+      const u = this.uart;
+      const wasTimed = u.timed;
+      const synced = wasTimed && ((value < 0 ? SYNC_ON_READ : SYNC_ON_WRITE) >> offset) & 1;
+      if (synced) this.sync();
       let v = 0;
-      if (value < 0) v = this.uart.read(offset);
-      else this.uart.write(offset, value);
-      this.schedule(synced);
+      if (value < 0) v = u.read(offset);
+      else u.write(offset, value);
+      if (synced || !wasTimed) this.rearm(wasTimed);
       return v;
     } finally {
       this.leave();
     }
+  }
+
+  /**
+   * After an access: if a timeout runs now, make sure a timer waits for it.
+   * One the access started (nothing was timed before) is measured from now:
+   * the untimed stretch before it is not the port's business (see sync()).
+   */
+  private rearm(wasTimed: boolean): void {
+    if (!this.uart.timed) return;
+    if (!wasTimed) this.lastSync = this.clock.now();
+    this.schedule();
   }
 
   /** End of an outermost access: hand over the interrupts it raised, if any. */
@@ -188,20 +225,13 @@ export class MttyPort {
     }
   }
 
-  /**
-   * sync(), but only while the Uart has a timed event armed; returns whether
-   * it synced. Why: reading the clock (performance.now) costs more than the
-   * register access itself, and with nothing armed the core's time is not
-   * observable: its only timed behaviour, the character timeout, is measured
-   * from the last RX byte / RBR read, a moment the arming access sets itself.
-   * Untimed idle stretches are left out of the port's virtual time, and
-   * schedule() re-anchors lastSync to now when an access arms a deadline.
-   */
-  private syncIfTimed(): boolean {
-    if (this.uart.nextDeadline() < 0) return false;
-    this.sync();
-    return true;
-  }
+  // Why time is kept only while `uart.timed`: reading the clock
+  // (performance.now) costs more than the register access itself, and with
+  // nothing armed the core's time is not observable: its only timed
+  // behaviour, the character timeout, is measured from the last RX byte / RBR
+  // read, a moment the arming access sets itself. Untimed idle stretches are
+  // left out of the port's virtual time, and rearm() re-anchors lastSync to
+  // now when an access arms a deadline.
 
   private deliverLaterIfOutside(): void {
     if (this.depth > 0 || this.microtaskQueued) return;
@@ -215,7 +245,7 @@ export class MttyPort {
   /** Hand the noted interrupt events to the device, outside the wasm core. */
   private deliver(): void {
     if (this.disposed) return;
-    // The profile decides the meaning: a level for the 16550 model, events for mtty's.
+    // The profile's declared irq style decides the meaning: a level, or events.
     const levelTriggered = this.levelTriggered;
     while (this.pendingPulses > 0) {
       this.pendingPulses--;
@@ -227,8 +257,12 @@ export class MttyPort {
     }
   }
 
-  /** At most one timer, never later than the Uart's next deadline; none is armed while nothing is timed. */
-  schedule(synced = true): void {
+  /**
+   * At most one timer, never later than the Uart's next deadline (measured
+   * from lastSync, the moment the Uart's clock was last brought to); none is
+   * armed while nothing is timed.
+   */
+  private schedule(): void {
     if (this.disposed) return;
     const delay = this.uart.nextDeadline();
     // Timers are cancelled lazily: every received byte pushes the deadline back
@@ -236,8 +270,7 @@ export class MttyPort {
     // cancelled and created per byte costs more than the register access. So a
     // timer already armed stays: when it fires it either finds nothing timed
     // (and is not re-armed) or finds the deadline ahead and re-arms for the rest.
-    if (delay < 0) return; // nothing timed: no clock read at all
-    if (!synced) this.lastSync = this.clock.now(); // the idle stretch before this access held nothing timed
+    if (delay < 0) return;
     const at = this.lastSync + delay;
     if (this.timerAt >= 0 && at >= this.timerAt) return;
     this.cancelTimer?.();

@@ -11,6 +11,7 @@
  */
 import { fail } from '../errors/errno.js';
 import { Uart, type UartProfile } from '../uart/uart.js';
+import { DEFAULT_UART_PROFILE } from '../uart/profile.js';
 import { describeRegister } from '../uart/registers.js';
 import { traceDevices, type Trace, type TraceEvent } from './trace.js';
 
@@ -74,7 +75,7 @@ export function replayTrace(trace: Trace, opts: ReplayOptions = {}): ReplayResul
   // Untagged '# irq' lines belong to an untagged (single-UART) trace only.
   const events = trace.events.filter((e) => e.device === device);
   const port = events.find((e) => e.kind === 'port');
-  const profile = opts.profile ?? (port?.kind === 'port' ? port.profile : null) ?? 'pc16550d';
+  const profile = opts.profile ?? (port?.kind === 'port' ? port.profile : null) ?? DEFAULT_UART_PROFILE;
   const wiring = (port?.kind === 'port' ? port.wiring : null) ?? 'host';
   // The modem pins of '# initial:' are the line's state at power-up, so they are
   // given at create time (no delta bits, as on a port that was never touched).

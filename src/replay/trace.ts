@@ -25,13 +25,14 @@
  * optionally "pid@time:" prefixed and with an "id#N" field); other QEMU
  * trace events in such a log are skipped.
  */
+import { findUartProfile, UART_PROFILE_NAMES, type UartProfile } from '../uart/profile.js';
 
 /** `device` is '' on lines without a DEVICE column (a single-UART trace). */
 export type TraceEvent =
   | { kind: 'access'; line: number; device: string; op: 'R' | 'W'; offset: number; value: number; t: number | null }
   | { kind: 'irq'; line: number; device: string; level: boolean }
   | { kind: 'initial'; line: number; device: string; writes: { reg: string; offset: number; value: number }[]; modemInputs: number | null }
-  | { kind: 'port'; line: number; device: string; profile: 'mtty' | 'pc16550d' | null; wiring: 'loopback' | 'host' | null }
+  | { kind: 'port'; line: number; device: string; profile: UartProfile | null; wiring: 'loopback' | 'host' | null }
   | { kind: 'snapshot'; line: number; device: string; state: Uint8Array; t: number | null }
   | { kind: 'reset'; line: number; device: string; t: number | null };
 
@@ -113,13 +114,13 @@ export function parseTrace(text: string, file: string): Trace {
       }
       const port = /^port\s+(\S+?)\s*:(.*)$/.exec(body);
       if (port) {
-        let profile: 'mtty' | 'pc16550d' | null = null;
+        let profile: UartProfile | null = null;
         let wiring: 'loopback' | 'host' | null = null;
         for (const kv of port[2]!.trim().split(/\s+/).filter(Boolean)) {
           const [k, v] = kv.split('=');
-          if (k === 'profile' && (v === 'mtty' || v === 'pc16550d')) profile = v;
+          if (k === 'profile' && findUartProfile(v)) profile = findUartProfile(v)!.name;
           else if (k === 'wiring' && (v === 'loopback' || v === 'host')) wiring = v;
-          else err(`'# port' item '${kv}' is not profile=mtty|pc16550d or wiring=loopback|host`);
+          else err(`'# port' item '${kv}' is not profile=${UART_PROFILE_NAMES.join('|')} or wiring=loopback|host`);
         }
         events.push({ kind: 'port', line: lineNo, device: port[1]!, profile, wiring });
         continue;

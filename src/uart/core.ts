@@ -11,6 +11,7 @@
 // this file from src/, where they do not exist, so the types are declared below.
 // @ts-ignore: generated at build time, resolved from dist/src/uart/
 import { instantiate } from '../../wasm/uart.js';
+import { UART_PROFILES } from './profile.js';
 
 /** The numeric exports of assembly/index.ts (negative i32 = E_* error code). */
 export interface CoreExports {
@@ -18,6 +19,13 @@ export interface CoreExports {
   io_ptr(): number;
   io_size(): number;
   live_ports(): number;
+  profile_count(): number;
+  uart_define_profile(code: number, resetDivisor: number): number;
+  uart_slot(h: number): number;
+  slot_armed_offset(): number;
+  slot_lsr_offset(): number;
+  slot_now_offset(): number;
+  slot_deadline_offset(): number;
   uart_create(profile: number, wiring: number, modemInputs: number): number;
   uart_dispose(h: number): number;
   uart_read(h: number, off: number): number;
@@ -37,7 +45,6 @@ export interface CoreExports {
   uart_char_time(h: number): number;
   uart_advance(h: number, ns: number): number;
   uart_now(h: number): number;
-  uart_next_deadline(h: number): number;
   uart_irq(h: number): number;
   uart_profile(h: number): number;
   uart_set_profile(h: number, profile: number): number;
@@ -181,17 +188,62 @@ const wasmModule = await WebAssembly.compile(await loadBytes());
 /** The instantiated core (one instance for every port of this process). */
 export const core: CoreExports = (await instantiate(wasmModule, imports)) as CoreExports;
 
-let ioView = new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size());
+// The profile definitions are the source of each profile's reset values; the
+// core's list and ours must be the same length (codes are indexes).
+if (core.profile_count() !== UART_PROFILES.length) {
+  throw new Error(`UART core implements ${core.profile_count()} profiles, src/uart/profile.ts defines ${UART_PROFILES.length}`);
+}
+for (const p of UART_PROFILES) {
+  if (core.uart_define_profile(p.code, p.reset.divisor) !== 0) throw new Error(`UART core rejected profile ${p.name} (code ${p.code})`);
+}
 
-/** The shared io buffer, re-viewed after memory growth detached the old one. */
+/** Offset of the "character timeout armed" byte in a port's slot (assembly/layout.ts S_CTIARMED). */
+export const ARMED_OFFSET: number = core.slot_armed_offset();
+
+/** Offset of the published LSR byte (assembly/published.ts): LSR if reading it has no side effect, else 0xFF. */
+export const LSR_OFFSET: number = core.slot_lsr_offset();
+
+/** Offsets of the port's virtual time and of the running timeout's due time (f64 fields, assembly/timing.ts). */
+export const NOW_OFFSET: number = core.slot_now_offset();
+export const DEADLINE_OFFSET: number = core.slot_deadline_offset();
+
+/**
+ * Views of linear memory, made once and re-made only when memory grows. The
+ * core grows memory in exactly one place, uart_create (its port table), so
+ * createPort() refreshes them; every other call can use them as they are,
+ * without a detached-buffer check per access.
+ */
+/**
+ * The io buffer and whether a batched call holds it. Plain fields of one
+ * object so the wrapper's fast paths test and set them inline (claimIo and
+ * releaseIo are the same steps for everything else).
+ */
+export const ioState = { view: new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size()), busy: false };
+/** All of linear memory, for reading port bytes (the armed flag) without a call. */
+export let heap = new Uint8Array(core.memory.buffer);
+/** The same memory as f64s (the slot's clock fields are 8-byte aligned: index = address / 8). */
+export let heapF64 = new Float64Array(core.memory.buffer);
+
+function refreshViews(): void {
+  if (heap.buffer === core.memory.buffer) return;
+  heap = new Uint8Array(core.memory.buffer);
+  heapF64 = new Float64Array(core.memory.buffer);
+  ioState.view = new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size());
+}
+
+/** uart_create, then the views re-made if the port table grew memory. 0 = no memory. */
+export function createPort(profile: number, wiring: number, modemInputs: number): number {
+  const h = core.uart_create(profile, wiring, modemInputs);
+  refreshViews();
+  return h;
+}
+
+/** The shared io buffer. */
 export function io(): Uint8Array {
-  if (ioView.byteLength === 0) ioView = new Uint8Array(core.memory.buffer, core.io_ptr(), core.io_size());
-  return ioView;
+  return ioState.view;
 }
 
 export const IO_SIZE: number = core.io_size();
-
-let ioBusy = false;
 
 /**
  * Fast path for a batched call that fits the buffer: returns the buffer
@@ -199,13 +251,13 @@ let ioBusy = false;
  * Must be paired with releaseIo() in a finally block.
  */
 export function claimIo(): Uint8Array | null {
-  if (ioBusy) return null;
-  ioBusy = true;
-  return io();
+  if (ioState.busy) return null;
+  ioState.busy = true;
+  return ioState.view;
 }
 
 export function releaseIo(): void {
-  ioBusy = false;
+  ioState.busy = false;
 }
 
 /**
@@ -214,12 +266,12 @@ export function releaseIo(): void {
  * batched call, the outer call's bytes are saved and put back afterwards.
  */
 export function withIo<T>(fn: (buf: Uint8Array) => T): T {
-  if (!ioBusy) {
-    ioBusy = true;
+  if (!ioState.busy) {
+    ioState.busy = true;
     try {
-      return fn(io());
+      return fn(ioState.view);
     } finally {
-      ioBusy = false;
+      ioState.busy = false;
     }
   }
   const saved = io().slice();

@@ -5,14 +5,11 @@
  * disposed port, which becomes MttyError EINVAL here.
  */
 import { fail } from '../errors/errno.js';
-import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, IO_SIZE, type PortSink } from './core.js';
+import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, ioState, createPort, heap, heapF64, ARMED_OFFSET, LSR_OFFSET, NOW_OFFSET, DEADLINE_OFFSET, IO_SIZE, type PortSink } from './core.js';
 import { BASE_BAUD, MODEM_CONNECTED } from './registers.js';
+import { parseUartProfile, uartProfileByCode, DEFAULT_UART_PROFILE, type UartProfile, type UartProfileDefinition, type KnownUartProfile } from './profile.js';
 
-/**
- * UART behaviour: 'pc16550d' follows the National PC16550D datasheet (level INTR);
- * 'mtty' reproduces the kernel sample's quirks (samples/vfio-mdev/mtty.c: one pulse per event).
- */
-export type UartProfile = 'pc16550d' | 'mtty';
+export type { UartProfile, UartProfileDefinition };
 /** Where transmitted bytes go: 'loopback' back into the own RX FIFO (mtty.c), 'host' to `onTransmit`. */
 export type Wiring = 'host' | 'loopback';
 /** Options of Uart.create: profile, wiring, modem inputs (MSR high nibble bits), OUT2 gating of INTR. */
@@ -32,9 +29,14 @@ export interface LineSettings {
   dataBits: 5 | 6 | 7 | 8;
   parity: 'none' | 'odd' | 'even' | 'mark' | 'space';
   stopBits: 1 | 1.5 | 2;
+  /**
+   * ns one character takes on the wire (start + data + parity + stop bits at
+   * this baud): the core's own figure (assembly/timing.ts charTimeNs, the one
+   * character-time function), the unit of the character timeout.
+   */
+  charTimeNs: number;
 }
 
-const PROFILES: readonly UartProfile[] = ['pc16550d', 'mtty'];
 const WIRINGS: readonly Wiring[] = ['host', 'loopback'];
 
 // Direct references to the raw exports: the hot path skips a prototype lookup.
@@ -42,11 +44,14 @@ const rawRead = core.uart_read;
 const rawWrite = core.uart_write;
 const rawPeek = core.uart_peek;
 const rawReceive = core.uart_receive;
+const rawWriteMany = core.uart_write_many;
+const rawReadMany = core.uart_read_many;
+const rawReceiveMany = core.uart_receive_many;
 
-function profileCode(p: unknown): number {
-  const i = PROFILES.indexOf(p as UartProfile);
-  if (i < 0) fail('EINVAL', `unknown UART profile ${JSON.stringify(p)} (expected ${PROFILES.join(' or ')})`);
-  return i;
+/** Which batched entry point feed() calls (a direct call each: V8 inlines a known wasm callee, not one passed around). */
+const enum Feed {
+  Write,
+  Receive,
 }
 
 function wiringCode(w: unknown): number {
@@ -89,25 +94,44 @@ export class Uart implements PortSink {
   readonly handle: number;
   /** The handle while live, 0 after dispose (so a reused slot is never touched). */
   private h: number;
+  /** Address of this port's "character timeout armed" byte in linear memory; -1 after dispose. */
+  private armedAt: number;
+  /** Address of its published LSR byte (assembly/published.ts); -1 after dispose. */
+  private lsrAt: number;
+  /**
+   * The profile's definition, kept here: the core's profile changes only in
+   * the profile setter and restoreState, which refresh it, so interrupt
+   * delivery (MttyPort asks per delivery) costs no call.
+   */
+  private def: KnownUartProfile;
+  /** heapF64 indexes of its virtual time and its timeout's due time. */
+  private nowIx: number;
+  private deadlineIx: number;
 
   onIrqLine: ((level: boolean) => void) | null = null;
   onIrqPulse: (() => void) | null = null;
   onTransmit: ((byte: number) => void) | null = null;
 
-  private constructor(handle: number) {
+  private constructor(handle: number, def: KnownUartProfile) {
     this.handle = handle;
     this.h = handle;
+    this.def = def;
+    const slot = core.uart_slot(handle);
+    this.armedAt = slot + ARMED_OFFSET;
+    this.lsrAt = slot + LSR_OFFSET;
+    this.nowIx = (slot + NOW_OFFSET) / 8;
+    this.deadlineIx = (slot + DEADLINE_OFFSET) / 8;
   }
 
   /** A new port after master reset. Defaults: pc16550d, host wiring, modem inputs CTS|DSR|DCD. */
   static create(opts: UartOptions = {}): Uart {
-    const profile = profileCode(opts.profile ?? 'pc16550d');
+    const def = parseUartProfile(opts.profile ?? DEFAULT_UART_PROFILE);
     const wiring = wiringCode(opts.wiring ?? 'host');
     const modem = opts.modemInputs ?? MODEM_CONNECTED;
     checkModemBits(modem);
-    const h = core.uart_create(profile, wiring, modem);
+    const h = createPort(def.code, wiring, modem);
     if (h === 0) fail('ENOMEM', 'the UART core could not grow its port table');
-    const u = new Uart(h);
+    const u = new Uart(h, def);
     sinks[h] = u;
     if (opts.out2Gate) u.out2Gate = true;
     return u;
@@ -123,15 +147,31 @@ export class Uart implements PortSink {
     fail('EINVAL', `UART ${this.handle}: ${what} out of range (core code ${code})`);
   }
 
+  /** The profile's name; switchable at run time (register state is kept). */
   get profile(): UartProfile {
-    const v = core.uart_profile(this.h);
-    if (v < 0) this.bad(v, 'profile');
-    return PROFILES[v]!;
+    return this.profileDefinition.name;
   }
   set profile(p: UartProfile) {
-    const r = core.uart_set_profile(this.h, profileCode(p));
+    const def = parseUartProfile(p);
+    const r = core.uart_set_profile(this.h, def.code);
+    if (r === 0) this.def = def; // before afterCall(), which may rethrow a callback's error
     afterCall();
     if (r < 0) this.bad(r, 'profile');
+  }
+
+  /** The current profile's definition (irq style, reset values, quirks). */
+  get profileDefinition(): KnownUartProfile {
+    if (this.h === 0) this.bad(-1, 'profile');
+    return this.def;
+  }
+
+  /**
+   * A character timeout is running: the only time this port's virtual clock
+   * is observable. One byte read from the core's memory, no call: the device
+   * asks on every register access whether it must keep time (src/mtty/port.ts).
+   */
+  get timed(): boolean {
+    return heap[this.armedAt] === 1;
   }
 
   get wiring(): Wiring {
@@ -146,6 +186,13 @@ export class Uart implements PortSink {
 
   /** Register read at offset 0..7 with the chip's side effects. */
   read(offset: number): number {
+    if (offset === 5) {
+      // LSR polling, a driver's most frequent access: while reading it has no
+      // side effect the core keeps its value in the slot (assembly/published.ts),
+      // so it costs a load, not a call. 0xFF, or undefined after dispose: call.
+      const lsr = heap[this.lsrAt]!;
+      if (lsr < 0xff) return lsr;
+    }
     if ((offset & 7) !== offset) this.bad(-2, `read offset ${offset}`);
     const v = rawRead(this.h, offset);
     afterCall();
@@ -191,7 +238,7 @@ export class Uart implements PortSink {
 
   /** Bytes from the host, as many as fit without overrun; returns how many were taken. */
   receiveMany(bytes: Uint8Array): number {
-    return this.feed(bytes, core.uart_receive_many);
+    return this.feed(bytes, Feed.Receive);
   }
 
   rxSpace(): number {
@@ -202,22 +249,37 @@ export class Uart implements PortSink {
 
   /** THR writes as a driver does them (up to a FIFO's worth per THRE); returns bytes written. */
   writeMany(bytes: Uint8Array): number {
-    return this.feed(bytes, core.uart_write_many);
+    // A FIFO's worth or so (the common case), spelled out: no helper calls around the one wasm call.
+    const n = bytes.length;
+    if (n <= SMALL_COPY && !ioState.busy) {
+      const buf = ioState.view;
+      for (let i = 0; i < n; i++) buf[i] = bytes[i]!;
+      ioState.busy = true;
+      let got: number;
+      try {
+        got = rawWriteMany(this.h, n);
+      } finally {
+        ioState.busy = false;
+      }
+      afterCall();
+      if (got < 0) this.bad(got, 'writeMany');
+      return got;
+    }
+    return this.feed(bytes, Feed.Write);
   }
 
   /**
    * Bytes into a batched core entry point through the io buffer: one wasm call
    * when they fit (the common case, no closure allocated), else chunked.
-   * `op` is a core export, which needs no `this`.
    */
-  private feed(bytes: Uint8Array, op: (h: number, n: number) => number): number {
+  private feed(bytes: Uint8Array, op: Feed): number {
     if (bytes.length <= IO_SIZE) {
       const buf = claimIo();
       if (buf !== null) {
         let got: number;
         try {
           copyIn(buf, bytes);
-          got = op(this.h, bytes.length);
+          got = op === Feed.Write ? rawWriteMany(this.h, bytes.length) : rawReceiveMany(this.h, bytes.length);
         } finally {
           releaseIo();
         }
@@ -226,18 +288,34 @@ export class Uart implements PortSink {
     }
     return this.batch(bytes.length, (buf, off, n) => {
       buf.set(bytes.subarray(off, off + n));
-      return op(this.h, n);
+      return op === Feed.Write ? rawWriteMany(this.h, n) : rawReceiveMany(this.h, n);
     });
   }
 
   /** RBR reads while LSR.DR into out; returns bytes read. */
   readMany(out: Uint8Array): number {
+    const max = out.length;
+    if (max <= SMALL_COPY && !ioState.busy) {
+      const buf = ioState.view;
+      ioState.busy = true;
+      let got: number;
+      try {
+        got = rawReadMany(this.h, max);
+      } finally {
+        ioState.busy = false;
+      }
+      // Straight after the call, before anything else can run and reuse the buffer.
+      for (let i = 0; i < got; i++) out[i] = buf[i]!;
+      afterCall();
+      if (got < 0) this.bad(got, 'readMany');
+      return got;
+    }
     if (out.length <= IO_SIZE) {
       const buf = claimIo();
       if (buf !== null) {
         let got: number;
         try {
-          got = core.uart_read_many(this.h, out.length);
+          got = rawReadMany(this.h, out.length);
           copyOut(out, buf, got);
         } finally {
           releaseIo();
@@ -307,28 +385,45 @@ export class Uart implements PortSink {
     }
     const stopBits: 1 | 1.5 | 2 = lcr & 0x04 ? (dataBits === 5 ? 1.5 : 2) : 1;
     // Divisor 0 counts as 65536 (16-bit down-counter), as in the core's timing.
-    return { divisor, baud: BASE_BAUD / (divisor === 0 ? 65536 : divisor), dataBits, parity, stopBits };
+    return { divisor, baud: BASE_BAUD / (divisor === 0 ? 65536 : divisor), dataBits, parity, stopBits, charTimeNs: this.charTimeNs };
   }
 
-  /** Nanoseconds one character takes on the wire at the current settings (addition). */
+  /** Nanoseconds one character takes on the wire at the current settings (addition; the core's figure). */
   get charTimeNs(): number {
     const v = core.uart_char_time(this.h);
     if (v < 0) this.bad(v, 'charTimeNs');
     return v;
   }
 
-  /** Move this port's virtual clock forward (fires the character timeout when due). */
+  /**
+   * Move this port's virtual clock forward (fires the character timeout when due).
+   * The clock is an f64 in the port's slot that only this moves; the core is
+   * called only when a running timeout falls due (its checkTimeout fires it),
+   * so keeping time costs no call while it does not.
+   */
   advance(ns: number): void {
     if (!(ns >= 0 && Number.isFinite(ns))) this.bad(-2, `advance(${ns})`);
-    const r = core.uart_advance(this.h, ns);
+    if (this.h === 0) this.bad(-1, `advance(${ns})`);
+    const now = (heapF64[this.nowIx]! += ns);
+    if (heap[this.armedAt] !== 1 || now < heapF64[this.deadlineIx]!) return;
+    const r = core.uart_advance(this.h, 0);
     afterCall();
     if (r < 0) this.bad(r, `advance(${ns})`);
   }
 
-  /** ns until the next timed event, -1 if none. */
+  /**
+   * ns until the next timed event (the character timeout), -1 if none. Read
+   * from the slot, no call. Never below 1 ns while one runs: a host computes
+   * "now" as lastSync + delay, and float rounding can make the time it then
+   * hands to advance() a hair short of the deadline; a remainder under 1 ns is
+   * answered with 1 ns, so every timer the host arms moves time forward and
+   * the next one fires the timeout.
+   */
   nextDeadline(): number {
     if (this.h === 0) this.bad(-1, 'nextDeadline');
-    return core.uart_next_deadline(this.h);
+    if (heap[this.armedAt] !== 1) return -1;
+    const left = heapF64[this.deadlineIx]! - heapF64[this.nowIx]!;
+    return left >= 1 ? left : 1;
   }
 
   get irq(): boolean {
@@ -371,6 +466,7 @@ export class Uart implements PortSink {
       buf.set(b);
       return core.uart_restore(this.h, b.length);
     });
+    if (r === 0) this.def = uartProfileByCode(core.uart_profile(this.h)); // the snapshot's profile
     afterCall();
     if (r === -3) fail('EINVAL', 'UART snapshot rejected (wrong magic, version, size or an out-of-range field)');
     if (r < 0) this.bad(r, 'restoreState');
@@ -404,5 +500,7 @@ export class Uart implements PortSink {
     sinks[this.h] = undefined;
     releaseHandle(this.h); // deferred while a callback runs: the core may still be on this slot
     this.h = 0;
+    this.armedAt = -1;
+    this.lsrAt = -1;
   }
 }

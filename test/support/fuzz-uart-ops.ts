@@ -5,6 +5,7 @@
  * applyOp, which returns everything the op made observable so two UARTs can
  * be compared op by op.
  */
+import { UART_PROFILE_NAMES, type UartProfile } from '../../src/uart/profile.js';
 import type { Uart } from '../../src/uart/index.js';
 import type { Prng } from './fuzz-prng.js';
 
@@ -18,7 +19,7 @@ export type UartOp =
   | { op: 'writeMany'; bytes: number[] }
   | { op: 'readMany'; max: number }
   | { op: 'modem'; bits: number }
-  | { op: 'profile'; profile: 'pc16550d' | 'mtty' }
+  | { op: 'profile'; profile: UartProfile }
   | { op: 'wiring'; wiring: 'host' | 'loopback' }
   | { op: 'out2Gate'; on: boolean }
   | { op: 'reset' };
@@ -58,7 +59,7 @@ export function randomOp(r: Prng): UartOp {
     case 8:
       return { op: 'modem', bits: r.byte() & 0xf0 };
     case 9:
-      return { op: 'profile', profile: r.pick(['pc16550d', 'mtty'] as const) };
+      return { op: 'profile', profile: r.pick(UART_PROFILE_NAMES) };
     case 10:
       return { op: 'wiring', wiring: r.pick(['host', 'loopback'] as const) };
     case 11:

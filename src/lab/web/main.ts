@@ -11,6 +11,7 @@ import './style.css';
 import { MttyError } from '../../errors/errno.js';
 import { LabSession, type LabProfile } from '../lab-session.js';
 import { loadMtty } from '../../mtty/load.js';
+import { findUartProfile, UART_PROFILES } from '../../uart/profile.js';
 import { journalCsv, journalJson, parseSession, sessionFromFragment, shareFragment, type SessionState } from '../session-file.js';
 import { LESSONS } from '../recording.js';
 import { DeviceCard } from './device-card.js';
@@ -38,7 +39,13 @@ function showBanner(text: string | null): void {
 
 /** Lessons can link straight to a set-up: ?profile=pc16550d&mode=step */
 const params = new URLSearchParams(location.search);
-const initialProfile: LabProfile = params.get('profile') === 'pc16550d' ? 'pc16550d' : 'mtty';
+const initialProfile: LabProfile = findUartProfile(params.get('profile'))?.name ?? 'mtty';
+
+// One UART model button per profile the core defines (src/uart/profile.ts), labelled by its definition.
+for (const p of UART_PROFILES) {
+  const input = h('input', { type: 'radio', name: 'profile', value: p.name, title: p.summary });
+  document.getElementById('profile')!.append(h('label', {}, input, ` ${p.label}`));
+}
 const initialMode = params.get('mode') === 'step' ? 'step' : 'run';
 
 const cards = new Map<string, DeviceCard>();

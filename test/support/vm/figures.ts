@@ -46,6 +46,17 @@ export async function measureInb(vm: GuestVm, targets: InbTarget[], opts: { roun
   return [...byName.values()].map((t) => ({ name: t.name, port: t.port, p50Ns: median(t.rounds), rounds: t.rounds, clockNs: median(t.clock) }));
 }
 
+/**
+ * `f` against `ref` round by round (each round times every target back to
+ * back, so a round's pair saw the same machine): the median of the per-round
+ * p50 ratios, and their range. Empty rounds give NaN.
+ */
+export function roundRatios(f: InbFigure, ref: InbFigure): { median: number; min: number; max: number } {
+  const rs = f.rounds.map((x, i) => x / ref.rounds[i]!).filter((x) => Number.isFinite(x));
+  if (rs.length === 0) return { median: NaN, min: NaN, max: NaN };
+  return { median: median(rs), min: Math.min(...rs), max: Math.max(...rs) };
+}
+
 export interface ThroughputFigure {
   label: string;
   ttys: string[];
@@ -65,7 +76,8 @@ export function formatFigures(inb: InbFigure[], tput: ThroughputFigure[], machin
   const ref = inb.find((f) => f.name.startsWith('libvfio-user'));
   const lines = [`in-guest figures (${machine}; TCG; one boot)`];
   for (const f of inb) {
-    const ratio = ref && f !== ref ? `  ${(f.p50Ns / ref.p50Ns).toFixed(2)}x the C server` : '';
+    const rr = ref && f !== ref ? roundRatios(f, ref) : null;
+    const ratio = rr ? `  ${rr.median.toFixed(2)}x the C server (per-round ratios ${rr.min.toFixed(2)}-${rr.max.toFixed(2)})` : '';
     lines.push(`  inb ${f.name.padEnd(28)} p50 ${(f.p50Ns / 1000).toFixed(1).padStart(7)} us  (rounds ${f.rounds.map((x) => (x / 1000).toFixed(1)).join(' ')}; clock ${(f.clockNs / 1000).toFixed(1)} us incl.)${ratio}`);
   }
   for (const t of tput) {

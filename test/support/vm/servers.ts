@@ -4,6 +4,7 @@
  * C sample server, the peer for the latency figures.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { UartProfile } from '../../../src/uart/profile.js';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,13 +83,15 @@ export interface MttyAttachOptions {
   uuid: string;
   socket: string;
   type?: 'mtty-1' | 'mtty-2';
-  profile?: 'mtty' | 'pc16550d';
+  profile?: UartProfile;
   record?: string;
+  /** Another build's bin/mtty.js (an older checkout, for A/B runs in one boot); default this one. */
+  bin?: string;
 }
 
 /** `mtty attach UUID --socket S ...` in a child process, resolved once it serves. */
 export async function startMttyAttach(o: MttyAttachOptions): Promise<ServerProcess> {
-  const args = [MTTY_BIN, 'attach', o.uuid, '--socket', o.socket, '--type', o.type ?? 'mtty-2'];
+  const args = [o.bin ?? MTTY_BIN, 'attach', o.uuid, '--socket', o.socket, '--type', o.type ?? 'mtty-2'];
   if (o.profile) args.push('--profile', o.profile);
   if (o.record) args.push('--record', o.record);
   const s = new ServerProcess(spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] }), o.socket);
