@@ -33,6 +33,9 @@ export interface MttyLibrary {
   device(uuid: string): MdevDevice<MttyDevice> | undefined;
 }
 
+/**
+ * Options of MttyService.start: pool size, profile, clock, definitions directory, an already loaded library.
+ */
 export interface ServiceOptions {
   ports?: number;
   profile?: UartProfile;
@@ -45,6 +48,9 @@ export interface ServiceOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * One row of `types` (mdevctl types): parent, type id, name, device_api, available_instances, description.
+ */
 export interface TypeInfo {
   parent: string;
   type: string;
@@ -107,6 +113,11 @@ function checkHostLines(host: unknown): Record<string, string> | undefined {
 /** Register names `mtty reg` takes, by offset (PC16550D table 2; DLAB picks DLL/DLM at 0/1). */
 export const REGISTER_NAMES: Readonly<Record<string, number>> = { rbr: 0, thr: 0, dll: 0, ier: 1, dlm: 1, iir: 2, fcr: 2, lcr: 3, mcr: 4, lsr: 5, msr: 6, scr: 7 };
 
+/**
+ * The daemon's operations on one mtty library (types, create, remove, list, define, start, stop,
+ * lspci, setserial, reg, sysfs); each fails with the MttyError the CLI prints. The socket server
+ * and InProcessClient both call these.
+ */
 export class MttyService {
   /** The guest console sessions, at most one per device (src/control/guest-session.ts). */
   private sessions = new Map<string, GuestSession>();
@@ -129,7 +140,7 @@ export class MttyService {
   static async start(opts: ServiceOptions = {}): Promise<MttyService> {
     let lib = opts.library;
     if (!lib) {
-      const { loadMtty } = await import('../index.js');
+      const { loadMtty } = await import('../mtty/load.js');
       lib = await loadMtty({ ports: opts.ports, profile: opts.profile, clock: opts.clock });
     }
     return new MttyService(lib, opts.configDir ?? defaultConfigDir(), opts.log);
