@@ -18,7 +18,8 @@ import { GuestSession, type ConsoleCounters, type ConsoleInfo } from './guest-se
 import { HostLines } from './host-lines.js';
 import { formatSpec, parseSpec } from '../host/spec.js';
 import type { MttyDevice } from '../mtty/device.js';
-import { formatLspci, type PciFunction } from '../guest/index.js';
+import { lspciFunction } from '../guest/index.js';
+import { formatLspci, type LspciFunction } from '../pci/lspci.js';
 import { generateMdevUuid } from '../mdev/uuid.js';
 
 /** The parts of loadMtty()'s result the service uses. */
@@ -433,24 +434,10 @@ export class MttyService {
     const d = this.mttyDevice(uuid);
     const config = d.vendor.config.bytes().slice(0, 64);
     const session = this.sessions.get(d.uuid);
-    const u32 = (o: number) => (config[o]! | (config[o + 1]! << 8) | (config[o + 2]! << 16) | (config[o + 3]! << 24)) >>> 0;
-    const fn: PciFunction = session
-      ? session.attached.fn
-      : {
-          // Only the fields formatLspci reads; `device` is never touched by it.
-          device: undefined as never,
-          domain: 0,
-          bus: 0,
-          slot: 5,
-          func: 0,
-          vendorId: u32(0) & 0xffff,
-          deviceId: u32(0) >>> 16,
-          bars: d.vendor.ports.map((_p, i) => ({ index: i, io: true, address: u32(0x10 + 4 * i) & ~3, size: 8 })),
-          irq: config[0x3c]!,
-          pin: config[0x3d]!,
-          driver: null,
-        };
-    return { text: formatLspci(fn, config), guest: !!session };
+    const fn: LspciFunction = session
+      ? lspciFunction(session.attached.fn)
+      : { name: '00:05.0', slot: 5, irq: config[0x3c]!, bars: d.vendor.ports.map((_p, i) => ({ index: i, size: 8 })), driver: null };
+    return { text: formatLspci(config, fn), guest: !!session };
   }
 
   /**
