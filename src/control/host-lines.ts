@@ -37,6 +37,7 @@ export interface HostLinesOptions extends CreateBackendOptions {
   keepEvents?: number;
 }
 
+/** How `HostLines.attach` takes a port's line (the `host.attach` op's flags). */
 export interface AttachOptions {
   /** Take the line even when someone holds it (their back-end is closed). */
   force?: boolean;
@@ -76,6 +77,12 @@ const LOOPBACK_STATUS: HostStatus = {
   warnings: [],
 };
 
+/**
+ * Who holds each port's host line in one daemon: attach (EBUSY while held unless
+ * `force`; ENODEV for a removed device, EINVAL for a bad spec), detach, status, and the
+ * release that device removal and shutdown call. Specs: `loopback`, `pty[:LINK]`,
+ * `serialport:PATH[,BAUD]` (src/host/spec.ts).
+ */
 export class HostLines {
   private readonly entries = new Map<string, Entry>();
   private readonly queues = new Map<string, Promise<unknown>>();
