@@ -26,7 +26,7 @@ function fingerprint(d: Daemon): string {
   const lib = d.service.mtty;
   return JSON.stringify({
     types: lib.parent.types.map((t: { id: string; availableInstances: number }) => [t.id, t.availableInstances]),
-    devices: lib.bus.devices.map((m) => [m.uuid, m.state, Buffer.from((m.vendor as unknown as MttyDevice).snapshot()).toString('hex')]),
+    devices: lib.bus.devices.map((m) => [m.uuid, m.state, Buffer.from((m.vendor as unknown as MttyDevice).saveFullState()).toString('hex')]),
   });
 }
 

@@ -137,23 +137,23 @@ const ROWS: Row[] = [
     v.restoreState(s);
   }],
   ['restoreState: not bytes', 'EINVAL', (w) => w.mtty.device(UUID_A)!.vendor.restoreState(any('stream'))],
-  ['restoreSnapshot: too short', 'EINVAL', (w) => w.mtty.device(UUID_A)!.vendor.restoreSnapshot(new Uint8Array(10))],
-  ['restoreSnapshot: other device\'s snapshot (1 port)', 'EINVAL', (w) => w.mtty.device(UUID_A)!.vendor.restoreSnapshot(w.mtty.device(UUID_B)!.vendor.snapshot())],
-  ['restoreSnapshot: trailing byte', 'EINVAL', (w) => {
+  ['restoreFullState: too short', 'EINVAL', (w) => w.mtty.device(UUID_A)!.vendor.restoreFullState(new Uint8Array(10))],
+  ['restoreFullState: other device\'s full state (1 port)', 'EINVAL', (w) => w.mtty.device(UUID_A)!.vendor.restoreFullState(w.mtty.device(UUID_B)!.vendor.saveFullState())],
+  ['restoreFullState: trailing byte', 'EINVAL', (w) => {
     const v = w.mtty.device(UUID_A)!.vendor;
-    const s = v.snapshot();
+    const s = v.saveFullState();
     const t = new Uint8Array(s.length + 1);
     t.set(s);
-    v.restoreSnapshot(t);
+    v.restoreFullState(t);
   }],
-  ['restoreSnapshot: second UART blob forged (RX count 17), first valid and different', 'EINVAL', (w) => {
+  ['restoreFullState: second UART blob forged (RX count 17), first valid and different', 'EINVAL', (w) => {
     const v = w.mtty.device(UUID_A)!.vendor;
-    const s = v.snapshot();
+    const s = v.saveFullState();
     const fixed = 16 + 255;
     const len = new DataView(s.buffer).getUint32(fixed, true);
     s[fixed + 4 + 8 + 5] ^= 0xff; // port 0 SCR: must be rolled back
     s[fixed + 4 + len + 4 + 8 + 17] = 17;
-    v.restoreSnapshot(s);
+    v.restoreFullState(s);
   }],
   ['migration: set state 99', 'EINVAL', (w) => w.dev.migration!.setState(99)],
   ['migration: set state ERROR', 'EINVAL', (w) => w.dev.migration!.setState(0)],
@@ -226,8 +226,8 @@ test('migration data fds: offsets, oversize, foreign header, short resume', asyn
   // RESUMING -> STOP with an incomplete stream fails and leaves the UARTs alone.
   assert.is(codeOf(() => m.setState(1)), 'EINVAL');
   assert.is(m.state, 4);
-  const after = JSON.parse(fingerprint(w)) as { devices: { snapshot: string }[] };
-  assert.equal(after.devices.map((d) => d.snapshot), (JSON.parse(before) as typeof after).devices.map((d) => d.snapshot));
+  const after = JSON.parse(fingerprint(w)) as { devices: { fullState: string }[] };
+  assert.equal(after.devices.map((d) => d.fullState), (JSON.parse(before) as typeof after).devices.map((d) => d.fullState));
 });
 
 test('closed handles and removed devices', async () => {

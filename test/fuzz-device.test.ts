@@ -7,7 +7,7 @@
  * unless the op unmasked or re-enabled it), MSI fires only while enabled,
  * the IrqStats counters match what the sinks saw, and every port's INTR
  * matches its Uart. Half-way, a second mtty-2 is restored from the first's
- * snapshot(); from then on both must answer every register op identically.
+ * saveFullState(); from then on both must answer every register op identically.
  *
  * Bounded in `npm test`; MTTY_FUZZ_LONG=1 runs 10x the seeds and 5x the
  * steps; MTTY_FUZZ_SEED=<n> runs one seed.
@@ -65,7 +65,7 @@ async function runSeed(seed: number, profile: UartProfile): Promise<void> {
         const mdevB = type.create();
         b = mdevB.open();
         b.getInfo();
-        mtty.device(mdevB.uuid)!.vendor.restoreSnapshot(va.snapshot());
+        mtty.device(mdevB.uuid)!.vendor.restoreFullState(va.saveFullState());
       }
       op = randomDeviceOp(r);
       armedThisOp = 0;

@@ -8,7 +8,7 @@ import { decodeRegister, frameText, iirSource } from '../src/uart/decode.js';
 import { describeRegister, registerName } from '../src/uart/registers.js';
 import { describeAccess } from '../src/lab/describe-access.js';
 import { explainDiff } from '../src/lab/explain-diff.js';
-import { takeSnapshot, type PeekableUart } from '../src/lab/register-snapshot.js';
+import { takeRegisterView, type PeekableUart } from '../src/lab/register-view.js';
 
 test('access-log lines name the register DLAB selects and decode the value', () => {
   assert.is(describeAccess({ dir: 'W', offset: 0, value: 0x41, dlab: false }), "W THR 0x41 'A'");
@@ -60,8 +60,8 @@ function fakeUart(regs: number[], irq = false): PeekableUart {
 }
 
 test('the step explanation names the bits that changed', () => {
-  const before = takeSnapshot(fakeUart([0, 0x01, 0xc1, 0x03, 0x0b, 0x60, 0xb3, 0]));
-  const after = takeSnapshot(fakeUart([0x41, 0x01, 0xc4, 0x03, 0x0b, 0x01, 0xb3, 0], true));
+  const before = takeRegisterView(fakeUart([0, 0x01, 0xc1, 0x03, 0x0b, 0x60, 0xb3, 0]));
+  const after = takeRegisterView(fakeUart([0x41, 0x01, 0xc4, 0x03, 0x0b, 0x01, 0xb3, 0], true));
   const lines = explainDiff(before, after);
   assert.equal(lines, [
     'IIR 0xc1 -> 0xc4: nINT cleared (interrupt pending); ID: no interrupt pending -> RX data available',
@@ -71,8 +71,8 @@ test('the step explanation names the bits that changed', () => {
 });
 
 test('while DLAB=1 the snapshot keeps the IER it saw last (offset 1 is DLM)', () => {
-  const s0 = takeSnapshot(fakeUart([0, 0x05, 0xc1, 0x03, 0, 0x60, 0, 0]));
-  const s1 = takeSnapshot(fakeUart([0x0c, 0x00, 0xc1, 0x83, 0, 0x60, 0, 0]), s0);
+  const s0 = takeRegisterView(fakeUart([0, 0x05, 0xc1, 0x03, 0, 0x60, 0, 0]));
+  const s1 = takeRegisterView(fakeUart([0x0c, 0x00, 0xc1, 0x83, 0, 0x60, 0, 0]), s0);
   assert.is(s1.regs.IER, 0x05);
   assert.ok(s1.ierStale);
   assert.is(s1.regs.DLL, 0x0c);

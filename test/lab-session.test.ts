@@ -53,7 +53,7 @@ for (const profile of ['mtty', 'pc16550d'] as const) {
     assert.match(dev.lspciText(), /Serial controller: Device 4348:3253 \(rev 10\) \(prog-if 02 \[16550\]\)/);
     assert.match(dev.lspciText(), /^10: 51 c1 00 00 59 c1 00 00/m);
     assert.ok(lines(s).includes('ttyS2 W LCR 0x93 = 8E1, DLAB on') || lines(s).some((l) => /^ttyS2 W LCR 0x93 /.test(l)), 'set_termios went through DLAB');
-    assert.is(dev.snapshot(1).regs.DLL, 1, 'divisor 1 = 115200 baud');
+    assert.is(dev.registerView(1).regs.DLL, 1, 'divisor 1 = 115200 baud');
     s.type(UUID, 1, 'hi');
     s.advanceTime(2_000_000); // a 16550 hands a tail below its trigger level over after the character timeout
     assert.equal(received, ['1:h', '1:i']);
@@ -62,7 +62,7 @@ for (const profile of ['mtty', 'pc16550d'] as const) {
     assert.ok(lines(s).includes("ttyS2 W THR 0x68 'h'"), lines(s).join('\n'));
     assert.ok(lines(s).some((l) => /^ttyS2 R RBR 0x69 'i'/.test(l)));
     assert.ok(lines(s).includes('IOCTL SET_IRQS INTx UNMASK'));
-    const after = dev.snapshot(1);
+    const after = dev.registerView(1);
     assert.is(after.regs.IIR & 0x0f, 0x01, 'nothing pending at the end');
     await s.removeDevice(UUID);
     assert.is(s.devices.size, 0);
@@ -113,15 +113,15 @@ test('hands-on: register writes, baud picker, loopback, modem lines and line eve
   const { s } = await session('pc16550d');
   const dev = await s.createDevice('mtty-1', UUID);
   s.setBaud(UUID, 0, 9600);
-  assert.is(dev.snapshot(0).regs.DLL, 12);
-  assert.is(dev.snapshot(0).regs.LCR & 0x80, 0, 'DLAB off again');
+  assert.is(dev.registerView(0).regs.DLL, 12);
+  assert.is(dev.registerView(0).regs.LCR & 0x80, 0, 'DLAB off again');
   assert.ok(lines(s).includes('ttyS1 W DLL 0x0c = divisor 12 = 9600 baud'), lines(s).slice(-6).join('\n'));
   const w = s.writeRegister(UUID, 0, 7, 0x5a);
   assert.is(w.source, 'student');
   assert.match(w.line, /^ttyS1 W SCR 0x5a/);
   assert.ok(w.changes.some((c) => c.startsWith('SCR 0x00 -> 0x5a')), w.changes.join('\n'));
   s.setLoopback(UUID, 0, true);
-  assert.is(dev.snapshot(0).regs.MCR & 0x10, 0x10);
+  assert.is(dev.registerView(0).regs.MCR & 0x10, 0x10);
   const msr = s.readRegister(UUID, 0, 6);
   assert.match(msr.line, /^ttyS1 R MSR 0x[0-9a-f]{2} = /);
   s.setLoopback(UUID, 0, false);

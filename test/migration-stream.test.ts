@@ -173,22 +173,22 @@ test('round trip through the migration fds mid-transfer: FIFO bytes, IER, LCR, d
   }
 });
 
-test('snapshot(): full-fidelity round trip including config space; bad snapshots change nothing', async () => {
+test('saveFullState(): full-fidelity round trip including config space; bad full states change nothing', async () => {
   const a = await freshMtty();
   const b = await freshMtty();
   const src = a.type2.create();
   const h = src.open();
   busy(h, BAR0, 'abc');
   h.write(regionOffset(7) + 0x10, 4, 0xc150);
-  const snap = src.vendor.snapshot();
+  const snap = src.vendor.saveFullState();
   const dst = b.type2.create();
-  dst.vendor.restoreSnapshot(snap);
+  dst.vendor.restoreFullState(snap);
   const d = dst.open();
   assert.is(d.read(regionOffset(7) + 0x10, 4), 0xc151);
   assert.is(d.read(BAR0 + 1, 1), 0x05);
   assert.is(readAll(d, BAR0), 'abc');
-  expectErrnoSync(() => dst.vendor.restoreSnapshot(snap.slice(0, 100)), 'EINVAL');
-  expectErrnoSync(() => b.type1.create().vendor.restoreSnapshot(snap), 'EINVAL');
+  expectErrnoSync(() => dst.vendor.restoreFullState(snap.slice(0, 100)), 'EINVAL');
+  expectErrnoSync(() => b.type1.create().vendor.restoreFullState(snap), 'EINVAL');
   expectErrnoSync(() => dst.vendor.restoreState(new Uint8Array(96)), 'EINVAL');
 });
 

@@ -105,13 +105,13 @@ test('restoring a snapshot taken in loopback keeps an attached host line: TX sti
   const mdev = type2.create();
   const dev = mdev.open();
   dev.write(BAR1 + 7, 1, 0x5a); // SCR: chip state the snapshot carries
-  const snap = mdev.vendor.snapshot(); // both ports in loopback here
+  const snap = mdev.vendor.saveFullState(); // both ports in loopback here
   const port = mdev.vendor.ports[1];
   const sent: number[] = [];
   const link = port.takeForHost((b) => sent.push(b));
   link.setModemInputs(0); // the host line: nothing asserted
   dev.write(BAR1 + 7, 1, 0x00);
-  mdev.vendor.restoreSnapshot(snap);
+  mdev.vendor.restoreFullState(snap);
   assert.is(dev.read(BAR1 + 7, 1), 0x5a, 'chip state restored');
   assert.is(port.uart.wiring, 'host', 'the board wiring is not part of the chip state');
   assert.is(dev.read(BAR1 + 6, 1) & 0xf0, 0x00, 'MSR shows the line as it is now, not as it was');

@@ -8,7 +8,7 @@ import { loadMtty, type LoadedMtty } from '../src/mtty/load.js';
 import { startDaemon } from '../src/control/index.js';
 import { MttyError } from '../src/errors/errno.js';
 import type { Sysfs } from '../src/mdev/sysfs.js';
-import { SysfsExporter, runMdevctl, type SnapshotEntry } from '../src/sysfs-export/index.js';
+import { SysfsExporter, runMdevctl, type ListingEntry } from '../src/sysfs-export/index.js';
 
 const U1 = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';
 const U2 = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1002';
@@ -24,14 +24,14 @@ async function until(cond: () => boolean, what: string, ms = 5000): Promise<void
   }
 }
 
-/** The exported tree read back from disk in the snapshot's shape. */
-function diskSnapshot(root: string, path = '/sys', out: SnapshotEntry[] = []): SnapshotEntry[] {
+/** The exported tree read back from disk in the listing's shape. */
+function diskListing(root: string, path = '/sys', out: ListingEntry[] = []): ListingEntry[] {
   const d = join(root, path);
   const st = lstatSync(d);
   if (st.isSymbolicLink()) out.push({ kind: 'link', path, target: readlinkSync(d) });
   else if (st.isDirectory()) {
     out.push({ kind: 'dir', path });
-    for (const n of readdirSync(d).sort()) diskSnapshot(root, `${path}/${n}`, out);
+    for (const n of readdirSync(d).sort()) diskListing(root, `${path}/${n}`, out);
   } else if (st.isFIFO()) {
     // create/remove: a FIFO the daemon reads; reading it here would take a writer's bytes
     assert.is(st.mode & 0o777, 0o600);
@@ -45,7 +45,7 @@ function diskSnapshot(root: string, path = '/sys', out: SnapshotEntry[] = []): S
 }
 
 /** The facade read through its public API only (readlink/list/read from /), in the same shape. */
-function facadeSnapshot(sysfs: Sysfs, path = '/sys', out: SnapshotEntry[] = []): SnapshotEntry[] {
+function facadeListing(sysfs: Sysfs, path = '/sys', out: ListingEntry[] = []): ListingEntry[] {
   let target: string | undefined;
   try {
     target = sysfs.readlink(path);
@@ -64,7 +64,7 @@ function facadeSnapshot(sysfs: Sysfs, path = '/sys', out: SnapshotEntry[] = []):
   }
   if (names) {
     out.push({ kind: 'dir', path });
-    for (const n of names) facadeSnapshot(sysfs, `${path}/${n}`, out);
+    for (const n of names) facadeListing(sysfs, `${path}/${n}`, out);
     return out;
   }
   try {
@@ -108,7 +108,7 @@ async function world(ports = 24): Promise<World> {
 
 async function inStep(w: World): Promise<void> {
   await w.ex.idle();
-  assert.equal(diskSnapshot(w.root), facadeSnapshot(w.mtty.sysfs));
+  assert.equal(diskListing(w.root), facadeListing(w.mtty.sysfs));
 }
 
 test('the exported tree is the facade: same dirs, files, contents and relative links', async () => {
@@ -383,7 +383,7 @@ real('real mdevctl: types, start, list, define, list -d, stop, and refusals leav
     const full = await md('start', '-u', U2);
     assert.is.not(full.code, 0, 'mdevctl must refuse when available_instances is 0');
     assert.is(mtty.bus.device(U2), undefined);
-    assert.equal(diskSnapshot(root), facadeSnapshot(mtty.sysfs));
+    assert.equal(diskListing(root), facadeListing(mtty.sysfs));
 
     assert.is((await md('stop', '-u', third)).code, 0);
     const stop = await md('stop', '-u', U1);
@@ -392,7 +392,7 @@ real('real mdevctl: types, start, list, define, list -d, stop, and refusals leav
     await until(() => readFileSync(join(root, TYPES, 'mtty-2/available_instances'), 'utf8') === '2\n', 'the ports to come back');
     await ex.idle();
     assert.is((await md('list')).stdout, '\n');
-    assert.equal(diskSnapshot(root), facadeSnapshot(mtty.sysfs));
+    assert.equal(diskListing(root), facadeListing(mtty.sysfs));
     assert.not.ok(logs.some((l) => l.includes('FAILED')), logs.join('\n'));
   } finally {
     await daemon.close();

@@ -5,10 +5,10 @@
  * cleared (THR full)" instead of two hex numbers.
  */
 import { decodeRegister, hex2, type RegName } from '../uart/decode.js';
-import type { RegisterSnapshot, SnapshotRegs } from './register-snapshot.js';
+import type { RegisterView, RegisterViewRegs } from './register-view.js';
 
 /** Registers in the order the inspector lists them; RBR is covered by the access line itself. */
-const ORDER: (keyof SnapshotRegs)[] = ['IER', 'IIR', 'LCR', 'MCR', 'LSR', 'MSR', 'SCR', 'DLL', 'DLM'];
+const ORDER: (keyof RegisterViewRegs)[] = ['IER', 'IIR', 'LCR', 'MCR', 'LSR', 'MSR', 'SCR', 'DLL', 'DLM'];
 
 function explainRegister(name: RegName, before: number, after: number, divisor: number): string {
   const a = decodeRegister(name, before, divisor);
@@ -23,7 +23,7 @@ function explainRegister(name: RegName, before: number, after: number, divisor: 
   return `${name} ${hex2(before)} -> ${hex2(after)}: ${parts.join('; ') || b.summary}`;
 }
 
-export function explainDiff(before: RegisterSnapshot, after: RegisterSnapshot): string[] {
+export function explainDiff(before: RegisterView, after: RegisterView): string[] {
   const lines: string[] = [];
   const divisor = after.regs.DLL | (after.regs.DLM << 8);
   for (const name of ORDER) {

@@ -23,7 +23,7 @@ import { hex2 } from '../uart/decode.js';
 import { registerName } from '../uart/registers.js';
 import { describeAccess } from './describe-access.js';
 import { explainDiff } from './explain-diff.js';
-import { takeSnapshot, type PeekableUart, type RegisterSnapshot } from './register-snapshot.js';
+import { takeRegisterView, type PeekableUart, type RegisterView } from './register-view.js';
 import type { UartProfile } from '../uart/uart.js';
 
 export type LabProfile = UartProfile;
@@ -101,8 +101,8 @@ export class LabDevice {
   readonly lastFcr: (number | null)[];
   attached: AttachedFunction | null = null;
   private vfio: VfioDevice | null = null;
-  private snaps: RegisterSnapshot[];
-  private before: { snap?: RegisterSnapshot; port?: number; cfg?: number; signals: number } = { signals: 0 };
+  private snaps: RegisterView[];
+  private before: { snap?: RegisterView; port?: number; cfg?: number; signals: number } = { signals: 0 };
   /** A recorded guest has no tty: its RBR reads (with data ready) go to the terminal instead. */
   showReceived = false;
   /** What a recording says about its accesses: the value the real guest read, its INTR changes. */
@@ -117,7 +117,7 @@ export class LabDevice {
     this.typeId = mdev.type.id;
     this.portCount = mdev.vendor.ports.length;
     this.lastFcr = Array.from({ length: this.portCount }, () => null);
-    this.snaps = this.uarts().map((u) => takeSnapshot(u));
+    this.snaps = this.uarts().map((u) => takeRegisterView(u));
     this.machine = new GuestMachine({ style: 'current' });
     this.machine.observer = {
       before: (op) => this.beforeAccess(op),
@@ -207,15 +207,15 @@ export class LabDevice {
   }
 
   /** Side-effect-free register view of a port (keeps the IER/RBR last seen while DLAB hides them). */
-  snapshot(port: number): RegisterSnapshot {
-    const s = takeSnapshot(this.uart(port), this.snaps[port]);
+  registerView(port: number): RegisterView {
+    const s = takeRegisterView(this.uart(port), this.snaps[port]);
     this.snaps[port] = s;
     return s;
   }
 
   /** The registers an exercise check sees (FCR: last written). */
   registers(port: number): Record<string, number> {
-    const s = this.snapshot(port);
+    const s = this.registerView(port);
     const r: Record<string, number> = { ...s.regs };
     const fcr = this.lastFcr[port];
     if (fcr !== null) r.FCR = fcr;
@@ -262,10 +262,10 @@ export class LabDevice {
 
   /** A host-side line event (modem inputs, an injected byte or error): logged with what it changed. */
   lineEvent(port: number, line: string, why: string, act: () => void): LabEntry {
-    const before = this.snapshot(port);
+    const before = this.registerView(port);
     const signals = this.irqSignals;
     act();
-    const after = this.snapshot(port);
+    const after = this.registerView(port);
     return this.hooks.journal({
       t: this.hooks.now(), uuid: this.uuid, source: 'student', task: 'line events', line: `${this.ttyName(port)} ${line}`, why,
       changes: explainDiff(before, after), irq: this.irqSignals > signals, port, intr: this.intrBits(),
@@ -314,7 +314,7 @@ export class LabDevice {
     this.before = { signals: this.irqSignals };
     if (op.kind === 'in' || op.kind === 'out') {
       const at = this.portOf(op.port);
-      if (at) this.before = { ...this.before, port: at.port, snap: this.snapshot(at.port) };
+      if (at) this.before = { ...this.before, port: at.port, snap: this.registerView(at.port) };
     } else if (op.kind === 'cfg-write') {
       this.before.cfg = op.device.read(CFG + op.offset, op.size) >>> 0;
     }
@@ -338,7 +338,7 @@ export class LabDevice {
         const before = this.before.snap;
         const v = op.kind === 'in' ? value : op.value;
         if (op.kind === 'out' && at.offset === 2) this.lastFcr[at.port] = v;
-        const after = this.snapshot(at.port);
+        const after = this.registerView(at.port);
         line = `${this.ttyName(at.port)} ${describeAccess({ dir, offset: at.offset, value: v, dlab: before.dlab, divisor: after.regs.DLL | (after.regs.DLM << 8) })}`;
         changes = explainDiff(before, after);
         const reg = registerName(at.offset, dir === 'R' ? 'r' : 'w', before.dlab);

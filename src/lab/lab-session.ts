@@ -267,7 +267,7 @@ export class LabSession {
     this.checkPort(dev, port);
     if (!Number.isInteger(baud) || baud <= 0 || BASE_BAUD % baud !== 0) fail('EINVAL', `baud must divide ${BASE_BAUD} (e.g. ${BAUD_RATES.join(', ')}); got ${baud}`);
     const divisor = BASE_BAUD / baud;
-    const lcr = dev.snapshot(port).regs.LCR & ~LCR.DLAB;
+    const lcr = dev.registerView(port).regs.LCR & ~LCR.DLAB;
     return [
       this.writeRegister(uuid, port, REG.LCR, lcr | LCR.DLAB, `baud picker ${baud}: set DLAB so offsets 0/1 reach the divisor latch`),
       this.writeRegister(uuid, port, REG.DLL, divisor & 0xff, `baud picker ${baud}: divisor ${BASE_BAUD} / ${baud} = ${divisor}, low byte`),
@@ -280,7 +280,7 @@ export class LabSession {
   setLoopback(uuid: string, port: number, on: boolean): LabEntry {
     const dev = this.device(uuid);
     this.checkPort(dev, port);
-    const mcr = dev.snapshot(port).regs.MCR;
+    const mcr = dev.registerView(port).regs.MCR;
     return this.writeRegister(uuid, port, REG.MCR, on ? mcr | MCR.LOOP : mcr & ~MCR.LOOP, on ? 'loopback on: TX feeds RX inside the chip, MCR outputs feed the MSR inputs' : 'loopback off');
   }
 

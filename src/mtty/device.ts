@@ -27,7 +27,7 @@ import { decodeMttyStream, encodeMttyStream } from './migration-stream.js';
 import { MttyPort } from './port.js';
 import type { PortUart, UartFactory, UartProfile } from './port-uart.js';
 import { mttyRegionInfo, mttyRegionSize } from './regions.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { decodeFullState, encodeFullState } from './full-state.js';
 
 /** Bytes of the device fd per region (index << 40). */
 const REGION_SPAN = regionOffset(1);
@@ -247,18 +247,18 @@ export class MttyDevice implements MdevVendorDevice {
   }
 
   /**
-   * A full-fidelity snapshot: every UART's complete state (Uart.saveState,
+   * The full saved state: every UART's complete state (Uart.saveState,
    * more than the 36-byte kernel record holds) plus config space.
    */
-  snapshot(): Uint8Array {
+  saveFullState(): Uint8Array {
     this.alive();
-    return encodeSnapshot(this.config.bytes(), this.ports.map((p) => p.withUart((u) => u.saveState())));
+    return encodeFullState(this.config.bytes(), this.ports.map((p) => p.withUart((u) => u.saveState())));
   }
 
-  restoreSnapshot(bytes: Uint8Array): void {
+  restoreFullState(bytes: Uint8Array): void {
     this.alive();
-    const snap = decodeSnapshot(bytes, this.nrPorts);
-    // Validate every part before changing anything, so a bad snapshot leaves the device as it was.
+    const snap = decodeFullState(bytes, this.nrPorts);
+    // Validate every part before changing anything, so a bad full state leaves the device as it was.
     const before = this.ports.map((p) => p.uart.saveState());
     try {
       this.ports.forEach((p, i) => p.restoreUart(snap.uarts[i]));
@@ -273,7 +273,7 @@ export class MttyDevice implements MdevVendorDevice {
   // ---- internals ----
 
   private loadRecords(records: Uint8Array[]): void {
-    // Full snapshots, not 36-byte records: a rollback must give back everything the ports held.
+    // Full Uart saved states, not 36-byte records: a rollback must give back everything the ports held.
     const before = this.ports.map((p) => p.uart.saveState());
     try {
       this.ports.forEach((p, i) => p.withUart((u) => u.fromMttyRecord(records[i])));

@@ -31,8 +31,8 @@ import { preparePrivateDir } from '../fs/private-dir.js';
 import { AttrWatcher } from './attr-watcher.js';
 import { FuseSysfs } from './fuse-export.js';
 import { valueForLog } from './write-value.js';
-import { applySnapshot, diskPath } from './mirror.js';
-import { snapshotSysfs } from './snapshot.js';
+import { applyListing, diskPath } from './mirror.js';
+import { listSysfs } from './listing.js';
 
 export interface SysfsExportOptions {
   /** The directory to export under (mdevctl's MDEVCTL_ENV_ROOT); DIR/sys belongs to the exporter. */
@@ -108,8 +108,8 @@ export class SysfsExporter {
   /** Bring the files in step with the facade now. */
   sync(): void {
     if (this.closed || this.fuse) return; // a FUSE mount is never out of step
-    const entries = snapshotSysfs(this.opts.bus);
-    applySnapshot(this.root, entries);
+    const entries = listSysfs(this.opts.bus);
+    applyListing(this.root, entries);
     this.watcher.setFiles(entries.filter((e) => e.kind === 'attr' && e.access === 'wo').map((e) => diskPath(this.root, e.path)));
   }
 

@@ -1,5 +1,5 @@
 /**
- * Put a facade snapshot on disk under a root directory, changing only what
+ * Put a facade listing on disk under a root directory, changing only what
  * differs: real directories, relative symlinks (they resolve inside the root
  * exactly as in /sys) and regular files. Readable files are replaced by an
  * atomic rename so a reader never sees half a value; write-only attributes
@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SnapshotEntry } from './snapshot.js';
+import type { ListingEntry } from './listing.js';
 
 const MODE: Record<string, number> = { ro: 0o444, rw: 0o644, wo: 0o600 };
 
@@ -19,8 +19,8 @@ export function diskPath(root: string, p: string): string {
   return join(root, p);
 }
 
-/** Make `root` + the snapshot's paths look exactly like the snapshot; returns the number of changes made. */
-export function applySnapshot(root: string, entries: SnapshotEntry[]): number {
+/** Make `root` + the listing's paths look exactly like the listing; returns the number of changes made. */
+export function applyListing(root: string, entries: ListingEntry[]): number {
   let changes = 0;
   const fifos: string[] = [];
   const wanted = new Map<string, Set<string>>(); // dir disk path -> child names it should hold

@@ -2,7 +2,7 @@
  * A small mtty world for the bad-input tests, and a fingerprint of all of
  * its observable state, so a test can assert that a rejected input changed
  * nothing: not the pool (available_instances), not the device list, not any
- * device's UART/config state (MttyDevice.snapshot(), which has no side
+ * device's UART/config state (MttyDevice.saveFullState(), which has no side
  * effects), not IRQ routing or migration state.
  */
 import { ManualClock } from '../../src/clock/clock.js';
@@ -45,7 +45,7 @@ export function fingerprint(w: World): string {
     return {
       uuid: d.uuid,
       state: d.state,
-      snapshot: Buffer.from(v.snapshot()).toString('hex'),
+      fullState: Buffer.from(v.saveFullState()).toString('hex'),
       irq: [irq.mode, irq.masked, irq.stats.intxSignals, irq.stats.msiSignals],
       migration: v.migration.state,
     };

@@ -12,7 +12,7 @@ import type { LabSession, LineEvent } from '../lab-session.js';
 import { BAUD_RATES } from '../lab-session.js';
 import { decodeRegister, hex2, type RegName } from '../../uart/decode.js';
 import { registerName } from '../../uart/registers.js';
-import type { RegisterSnapshot, SnapshotRegs } from '../register-snapshot.js';
+import type { RegisterView, RegisterViewRegs } from '../register-view.js';
 import { fill, h } from './dom.js';
 import { registerTable } from './register-table.js';
 import { PortTerminal } from './terminal.js';
@@ -30,7 +30,7 @@ interface PortView {
   modem: HTMLInputElement[];
   loop: HTMLInputElement;
   baud: HTMLSelectElement;
-  shown?: RegisterSnapshot;
+  shown?: RegisterView;
   /** Register whose fields are spelled out under the table (click a row to change). */
   focus: RegName;
 }
@@ -157,7 +157,7 @@ export class DeviceCard {
         const row = (ev.target as HTMLElement).closest('tr[data-reg]');
         if (!row) return;
         view.focus = row.getAttribute('data-reg') as RegName;
-        const snap = this.dev.snapshot(p);
+        const snap = this.dev.registerView(p);
         const off = ({ RBR: 0, THR: 0, DLL: 0, IER: 1, DLM: 1, IIR: 2, FCR: 2, LCR: 3, MCR: 4, LSR: 5, MSR: 6, SCR: 7 } as Record<string, number>)[view.focus];
         view.offset.value = String(off);
         const cur = view.focus === 'FCR' ? this.dev.lastFcr[p] : (snap.regs as Record<string, number>)[view.focus];
@@ -194,7 +194,7 @@ export class DeviceCard {
   }
 
   private renderPreview(p: number, v: PortView): void {
-    const snap = v.shown ?? this.dev.snapshot(p);
+    const snap = v.shown ?? this.dev.registerView(p);
     const val = parseByte(v.value.value);
     const off = Number(v.offset.value);
     const name = registerName(off, 'w', snap.dlab) as RegName;
@@ -210,10 +210,10 @@ export class DeviceCard {
   }
 
   private renderPort(p: number, v: PortView, fresh: boolean): void {
-    const snap = fresh ? this.dev.snapshot(p) : (v.shown ?? this.dev.snapshot(p));
+    const snap = fresh ? this.dev.registerView(p) : (v.shown ?? this.dev.registerView(p));
     const changed = new Set<RegName>();
     if (fresh && v.shown) {
-      for (const k of Object.keys(snap.regs) as (keyof SnapshotRegs)[]) if (snap.regs[k] !== v.shown.regs[k]) changed.add(k);
+      for (const k of Object.keys(snap.regs) as (keyof RegisterViewRegs)[]) if (snap.regs[k] !== v.shown.regs[k]) changed.add(k);
     }
     const bar = this.dev.attached?.fn.bars.find((b) => b.index === p);
     const region = this.dev.isOpen ? this.dev.regionInfo(p) : null;

@@ -1,11 +1,11 @@
 /**
  * The register inspector of one port: every register as a row of bit cells
  * (bit 7 on the left, as datasheets draw them), set bits highlighted, and the
- * decoded meaning on the right. Values come from a RegisterSnapshot, i.e.
+ * decoded meaning on the right. Values come from a RegisterView, i.e.
  * side-effect-free peeks: drawing the table never changes the UART.
  */
 import { decodeRegister, hex2, type DecodedRegister, type RegName } from '../../uart/decode.js';
-import type { RegisterSnapshot } from '../register-snapshot.js';
+import type { RegisterView } from '../register-view.js';
 import { h } from './dom.js';
 
 interface Row {
@@ -29,7 +29,7 @@ function bitCells(d: DecodedRegister): HTMLTableCellElement[] {
   });
 }
 
-function rows(s: RegisterSnapshot, lastFcr: number | null): Row[] {
+function rows(s: RegisterView, lastFcr: number | null): Row[] {
   return [
     { name: 'RBR', value: s.dlab ? null : s.regs.RBR, note: s.dlab ? 'hidden while DLAB=1' : 'next byte (peek)' },
     { name: 'IER', value: s.regs.IER, note: s.ierStale ? 'offset 1 is DLM now; last seen' : undefined },
@@ -45,7 +45,7 @@ function rows(s: RegisterSnapshot, lastFcr: number | null): Row[] {
   ];
 }
 
-export function registerTable(s: RegisterSnapshot, lastFcr: number | null, changed: Set<RegName>): HTMLTableElement {
+export function registerTable(s: RegisterView, lastFcr: number | null, changed: Set<RegName>): HTMLTableElement {
   const divisor = s.regs.DLL | (s.regs.DLM << 8);
   const head = h('tr', {}, h('th', {}, 'reg'), h('th', {}, 'value'), ...[7, 6, 5, 4, 3, 2, 1, 0].map((b) => h('th', { class: 'bitno' }, b)), h('th', {}, 'meaning'));
   const body = rows(s, lastFcr).map((r) => {

@@ -54,7 +54,7 @@ export class StepPanel {
       let line: string;
       if (op.kind === 'in' || op.kind === 'out') {
         const at = d.machine.io.resolve(op.port);
-        const name = at ? registerName(at.offset, op.kind === 'in' ? 'r' : 'w', d.snapshot(at.region).dlab) : '';
+        const name = at ? registerName(at.offset, op.kind === 'in' ? 'r' : 'w', d.registerView(at.region).dlab) : '';
         line = at ? `${d.ttyName(at.region)} ${op.kind === 'in' ? 'R' : 'W'} ${name}${op.kind === 'out' ? ` 0x${op.value.toString(16).padStart(2, '0')}` : ''}` : `I/O 0x${op.port.toString(16)}`;
       } else if (op.kind === 'cfg-read') line = `CFG R 0x${op.offset.toString(16).padStart(2, '0')}`;
       else if (op.kind === 'cfg-write') line = `CFG W 0x${op.offset.toString(16).padStart(2, '0')} 0x${op.value.toString(16)}`;

@@ -5,7 +5,7 @@
  *
  * It walks the facade's own node tree (src/mdev/sysfs-layout.ts, the same
  * nodes `Sysfs` resolves paths through) once, top down, instead of resolving
- * every path from / through the Sysfs API: a whole-tree snapshot then costs a
+ * every path from / through the Sysfs API: a whole-tree listing then costs a
  * fraction of a millisecond, which is what keeps a `create` written by mdevctl
  * visible as a device directory quickly.
  */
@@ -16,19 +16,19 @@ import type { SysfsNode } from '../mdev/sysfs-node.js';
 /** 'ro' = readable only (0444), 'rw' = readable and writable (0644), 'wo' = write-only (create, remove: 0600). */
 export type AttrAccess = 'ro' | 'rw' | 'wo';
 
-export type SnapshotEntry =
+export type ListingEntry =
   | { kind: 'dir'; path: string }
   | { kind: 'link'; path: string; target: string }
   | { kind: 'attr'; path: string; access: AttrAccess; content: string };
 
 /** The whole /sys tree of `bus`, parents before children, names sorted. */
-export function snapshotSysfs(bus: MdevBus): SnapshotEntry[] {
-  const out: SnapshotEntry[] = [];
+export function listSysfs(bus: MdevBus): ListingEntry[] {
+  const out: ListingEntry[] = [];
   walk(sysfsRoot(bus), '/sys', out);
   return out;
 }
 
-function walk(node: SysfsNode, path: string, out: SnapshotEntry[]): void {
+function walk(node: SysfsNode, path: string, out: ListingEntry[]): void {
   if (node.kind === 'link') {
     out.push({ kind: 'link', path, target: node.target });
   } else if (node.kind === 'dir') {

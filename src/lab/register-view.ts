@@ -16,10 +16,10 @@ export interface PeekableUart {
   readonly lineSettings?: { divisor: number };
 }
 
-export type SnapshotRegs = Record<Exclude<RegName, 'THR' | 'FCR'>, number>;
+export type RegisterViewRegs = Record<Exclude<RegName, 'THR' | 'FCR'>, number>;
 
-export interface RegisterSnapshot {
-  regs: SnapshotRegs;
+export interface RegisterView {
+  regs: RegisterViewRegs;
   /** LCR.DLAB: offsets 0/1 currently reach DLL/DLM. */
   dlab: boolean;
   /** IER cannot be peeked while DLAB=1 (offset 1 is DLM): true when `regs.IER` is the last value seen. */
@@ -32,7 +32,7 @@ export interface RegisterSnapshot {
  * Peek every register. `previous` supplies IER (and RBR) while DLAB hides them,
  * so the inspector keeps showing the value the chip still holds.
  */
-export function takeSnapshot(uart: PeekableUart, previous?: RegisterSnapshot): RegisterSnapshot {
+export function takeRegisterView(uart: PeekableUart, previous?: RegisterView): RegisterView {
   const lcr = uart.peek(3);
   const dlab = (lcr & 0x80) !== 0;
   // While DLAB=1 the latch is right there at offsets 0/1; otherwise ask the
@@ -40,7 +40,7 @@ export function takeSnapshot(uart: PeekableUart, previous?: RegisterSnapshot): R
   const divisor = dlab
     ? uart.peek(0) | (uart.peek(1) << 8)
     : (uart.lineSettings?.divisor ?? ((previous?.regs.DLL ?? 0) | ((previous?.regs.DLM ?? 0) << 8))) & 0xffff;
-  const regs: SnapshotRegs = {
+  const regs: RegisterViewRegs = {
     RBR: dlab ? (previous?.regs.RBR ?? 0) : uart.peek(0),
     IER: dlab ? (previous?.regs.IER ?? 0) : uart.peek(1),
     IIR: uart.peek(2),
