@@ -6,7 +6,7 @@
  * into EINVAL without pre-checking on the hot path.
  */
 import {
-  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, S_CTIARMED, S_LSRFAST, S_DEADLINE, FLAG_OUT2GATE,
+  S_PROFILE, S_WIRING, S_MODEMIN, S_FLAGS, S_IRQ, S_NOW, S_LCR, S_CTIP, S_CTIARMED, S_LSRFAST, S_SCR, S_DEADLINE, FLAG_OUT2GATE,
   PROFILE_MTTY, PROFILE_COUNT, E_HANDLE, E_ARG, E_STATE,
 } from './layout';
 import { defineProfile } from './profiles';
@@ -73,6 +73,11 @@ export function slot_deadline_offset(): u32 {
 /** Offset of the published LSR byte inside a slot (published.ts; 0xFF = read it through uart_read). */
 export function slot_lsr_offset(): u32 {
   return S_LSRFAST;
+}
+
+/** Where SCR lives in a slot: plain storage in both profiles (no side effect, no callback), so the wrapper reads and writes it there. */
+export function slot_scr_offset(): u32 {
+  return S_SCR;
 }
 
 /** New port after a master reset; 0 if memory is exhausted or arguments are bad. */
@@ -165,6 +170,23 @@ export function uart_read_many(h: u32, max: u32): i32 {
   const got = readMany(h, p, max);
   publish(p);
   return got;
+}
+
+/**
+ * uart_write_many of IO[0..n) then uart_read_many of up to max bytes into
+ * IO[0..), in one call: the staged batch (src/uart Uart.writeReadStaged) for
+ * a caller that fills the io buffer itself, e.g. a loopback-wired port whose
+ * bytes come straight back. Same effects as the two calls in sequence.
+ * Returns (bytes written << 16) | bytes read (both <= IO_SIZE), or E_*.
+ */
+export function uart_write_read_many(h: u32, n: u32, max: u32): i32 {
+  if (!valid(h)) return E_HANDLE;
+  if (n > IO_SIZE || max > IO_SIZE) return E_ARG;
+  const p = slot(h);
+  const written = writeMany(h, p, n); // callbacks it makes see a published LSR (line.ts)
+  const got = readMany(h, p, max);
+  publish(p);
+  return <i32>((written << 16) | got);
 }
 
 export function uart_receive_many(h: u32, n: u32): i32 {

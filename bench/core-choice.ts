@@ -21,6 +21,9 @@ export function bareLoopbackUart(core: CoreName): {
   write(off: number, v: number): void;
   writeMany(b: Uint8Array): number;
   readMany(b: Uint8Array): number;
+  readonly stage: Uint8Array;
+  readonly stagedWritten: number;
+  writeReadStaged(n: number, max: number): number;
 } {
   return core === 'ts' ? new TsUart({ loopback: true }) : Uart.create({ wiring: 'loopback' });
 }

@@ -9,6 +9,9 @@
  *   device API and through the Uart wrapper.
  * - batched: Uart.writeMany(16) + readMany(16) per step: one FIFO's worth
  *   each way (a larger writeMany would overrun the 16-byte RX FIFO).
+ * - staged: the same 16 bytes written by the caller straight into
+ *   Uart.stage (the core's io buffer; the TS model's own array) and moved
+ *   out and back by one writeReadStaged(16, 16).
  * wasm core vs the plain-TS core behind the same code, CPU-time A/B slices
  * (ab.ts). Every byte read back is checked, so a model that loses bytes
  * cannot look fast.
@@ -53,11 +56,23 @@ export async function workloads(core: string): Promise<Record<string, Workload>>
   u.write(FCR, 0x01);
   const b = bareLoopbackUart(core as CoreName);
   b.write(FCR, 0x01);
+  const s = bareLoopbackUart(core as CoreName);
+  s.write(FCR, 0x01);
   const tx = new Uint8Array(CHUNK).map((_, i) => 0x30 + i);
   const rx = new Uint8Array(CHUNK);
   return {
     'guest-style via device API (LSR, THR, LSR, RBR per byte)': { step: (i) => guestByte(regs, i & 0xff), group: 64 },
     'guest-style via Uart wrapper': { step: (i) => guestByte(u, i & 0xff), group: 64 },
+    [`staged write + read of ${CHUNK} in one call (writeReadStaged)`]: {
+      opsPerStep: CHUNK,
+      step: (i) => {
+        const st = s.stage;
+        for (let k = 0; k < CHUNK; k++) st[k] = (i + k) & 0xff;
+        const r = s.writeReadStaged(CHUNK, CHUNK);
+        if (s.stagedWritten !== CHUNK || r !== CHUNK || st[CHUNK - 1] !== ((i + CHUNK - 1) & 0xff)) throw new Error(`staged loopback moved ${s.stagedWritten}/${r} bytes`);
+        return st[5]!;
+      },
+    },
     [`batched writeMany(${CHUNK}) + readMany(${CHUNK})`]: {
       opsPerStep: CHUNK,
       step: () => {

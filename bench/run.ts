@@ -13,6 +13,7 @@ import { deviceApiSection } from './device-api.js';
 import { loopbackSection } from './loopback.js';
 import { lifecycleSection } from './lifecycle.js';
 import { irqLatencySection } from './irq-latency.js';
+import { ptyInputSection } from './pty-input.js';
 import { vfioUserSection } from './vfio-user.js';
 import { vmSection } from './vm.js';
 import { controlLoadSection } from './control-load.js';
@@ -39,7 +40,7 @@ export interface BenchSection {
   run(log: (line: string) => void): Promise<BenchRow[]>;
 }
 
-export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection, controlLoadSection];
+export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection, controlLoadSection, ptyInputSection];
 /** Run only when named (`npm run bench -- vm`): they boot a real guest. */
 export const namedOnly: BenchSection[] = [vmSection];
 

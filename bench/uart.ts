@@ -17,6 +17,9 @@ interface Model {
   write(off: number, v: number): void;
   writeMany(b: Uint8Array): number;
   readMany(b: Uint8Array): number;
+  readonly stage: Uint8Array;
+  writeReadStaged(n: number, max: number): number;
+  readonly stagedWritten: number;
   onTransmit: ((b: number) => void) | null;
 }
 
@@ -65,6 +68,20 @@ const WORKLOADS: Workload[] = [
     loopback: true,
     setup: (m) => m.write(2, 0x01),
     step: (m) => m.writeMany(burst) + m.readMany(sink16) + sink16[15]!,
+  },
+  {
+    // The same 16 bytes out and back, the caller writing them straight into the staging buffer
+    // (wasm memory for ours, a plain array for TS) and one call doing write + read.
+    name: 'batched: staged write 16 + read 16 in one call, IER=0 (loopback wiring)',
+    accessesPerStep: 32,
+    loopback: true,
+    setup: (m) => m.write(2, 0x01),
+    step: (m, i) => {
+      const st = m.stage;
+      for (let k = 0; k < 16; k++) st[k] = (i + k) & 0xff;
+      const got = m.writeReadStaged(16, 16);
+      return got + st[15]! + m.stagedWritten;
+    },
   },
   {
     name: 'batched: writeMany 16 + readMany 16, IER=0x0F (per-byte interrupt path)',

@@ -8,10 +8,17 @@
  *
  *   npm run demo        (runs dist/examples/walkthrough.js)
  *
- * Options: --profile mtty|pc16550d (UART model; default mtty, the sample's own
- * behaviour), --text "..." (what is typed in step 7).
+ * Options: --profile pc16550d|mtty (UART model; default pc16550d, the README's
+ * default; mtty is the sample's own behaviour), --text "..." (what is typed in
+ * step 7). `npm run demo -- --profile mtty` passes the option through.
+ *
+ * Prompts: `host#` is this process acting as the host (its sysfs and VFIO
+ * calls are the real model); `guest (modelled)#` marks what a guest would
+ * type - the guest here is src/guest's model of the BIOS and Linux's 8250
+ * driver, not a VM, and its lspci/setserial/dmesg output is computed by it.
  */
 import { loadMtty, ManualClock, type Clock, type LoadedMtty } from '../src/index.js';
+import { Uart } from '../src/uart/index.js';
 import { GuestMachine } from '../src/guest/index.js';
 import { VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_INTX_IRQ_INDEX } from '../src/vfio/uapi.js';
 import { pathToFileURL } from 'node:url';
@@ -30,9 +37,33 @@ export interface WalkthroughOptions {
 }
 
 export interface WalkthroughResult {
+  profile: UartProfile;
   echoed: string;
   interrupts: number;
   availableAfter: number;
+}
+
+/** The README's default UART profile (its "Two UART profiles" table). */
+export const DEFAULT_PROFILE: UartProfile = 'pc16550d';
+
+/**
+ * One register sequence on a fresh UART of each profile, so the demo shows a
+ * difference it computed rather than quotes: a guest enabling the THRE
+ * interrupt with the FIFO on, then reading IIR and MSR.
+ */
+export function profileDifference(): { profile: UartProfile; iir: number; msr: number }[] {
+  return (['pc16550d', 'mtty'] as const).map((profile) => {
+    const u = Uart.create({ profile, wiring: 'loopback' });
+    try {
+      u.write(3, 0x03); // LCR 8N1
+      u.write(2, 0x01); // FCR: FIFO on
+      u.write(4, 0x0b); // MCR DTR|RTS|OUT2
+      u.write(1, 0x02); // IER: THRE interrupt
+      return { profile, iir: u.read(2), msr: u.read(6) };
+    } finally {
+      u.dispose();
+    }
+  });
 }
 
 /** Wait for a read, but never hang a demo: a lost interrupt shows up as an error. */
@@ -51,13 +82,18 @@ export async function walkthrough(opts: WalkthroughOptions = {}): Promise<Walkth
     say();
     say(`=== Step ${n}: ${title} ${'='.repeat(Math.max(3, 66 - title.length))}`);
   };
-  const shell = (cmd: string) => say(`# ${cmd}`);
+  const shell = (cmd: string) => say(`host# ${cmd}`);
+  const guestShell = (cmd: string) => say(`guest (modelled)# ${cmd}`);
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  say(`mtty walk-through, UART profile ${profile}${profile === DEFAULT_PROFILE ? ' (the default)' : ''}` +
+      `; --profile ${profile === 'mtty' ? 'pc16550d' : 'mtty'} runs the other one.`);
+  say('host# lines run against this model; guest (modelled)# lines are typed into src/guest\'s model of a Linux guest.');
 
   // ---- 1 ----------------------------------------------------------------------------------
   step(1, 'load the mtty module');
   say('The parent device appears in sysfs (here: an in-process sysfs with the kernel\'s paths).');
   shell('modprobe mtty');
-  const mtty: LoadedMtty = await loadMtty({ profile: opts.profile ?? 'mtty', clock: opts.clock });
+  const mtty: LoadedMtty = await loadMtty({ profile, clock: opts.clock });
   shell(`tree ${PARENT}/`);
   say(mtty.sysfs.tree(`${PARENT}/`).trimEnd());
   say('(The doc shows a 4.x tree that still had mtty_dev/sample_mtty_dev; current kernels, and');
@@ -102,15 +138,15 @@ export async function walkthrough(opts: WalkthroughOptions = {}): Promise<Walkth
   step(4, 'boot the VM');
   say('The guest BIOS sizes the BARs through the config region, places them at 0xc150/0xc158 and');
   say('routes INTA# to IRQ 10; the VMM wires INTx; Linux\'s 8250_pci claims 4348:3253 (WCH CH352 2S).');
-  shell('dmesg | grep -i serial');
+  guestShell('dmesg | grep -i serial');
   const guest = new GuestMachine({ style: 'doc', onLog: (l) => say(l) });
   const attached = guest.attach(dev);
-  shell('lspci -s 00:05.0 -xxvv');
+  guestShell('lspci -s 00:05.0 -xxvv');
   out(guest.lspci(dev));
 
   // ---- 5 ----------------------------------------------------------------------------------
   step(5, 'check the serial ports in the guest');
-  shell('setserial -g /dev/ttyS*');
+  guestShell('setserial -g /dev/ttyS*');
   for (const l of guest.setserial()) say(l);
   say('(ttyS0 is the guest\'s own on-board COM1; ttyS1 and ttyS2 are the two ports of the mdev.)');
 
@@ -130,18 +166,28 @@ export async function walkthrough(opts: WalkthroughOptions = {}): Promise<Walkth
   const signalsBefore = attached.intx.signals;
   say(`typed:    ${JSON.stringify(text)}`);
   const bytes = new TextEncoder().encode(text);
+  const chars = [...text].length;
+  const counted = bytes.length === chars ? `${chars} characters` : `${chars} characters (${bytes.length} bytes in UTF-8)`;
   const reading = within(tty.read(bytes.length), 'reading the loopback');
-  // One key at a time, as a terminal sends them.
-  for (const b of bytes) tty.write(Uint8Array.of(b));
+  // One key at a time, as a terminal sends them (a multi-byte character is one key).
+  for (const ch of text) tty.write(new TextEncoder().encode(ch));
   // A datasheet 16550A hands over a tail below its RX trigger level after 4 idle character times.
   if (opts.clock instanceof ManualClock) opts.clock.advance(50_000_000);
   const echoed = new TextDecoder().decode(await reading);
   say(`received: ${JSON.stringify(echoed)}`);
   const interrupts = guest.irqs.count(attached.fn.irq) - irqBefore;
-  say(`IRQ ${attached.fn.irq}: ${interrupts} interrupts for ${bytes.length} characters ` +
+  say(`IRQ ${attached.fn.irq}: ${interrupts} interrupts for ${counted} ` +
       `(device signalled INTx ${attached.intx.signals - signalsBefore} times, the VMM unmasked after each)`);
   say(`${tty.name}: tx ${port.counters.tx}, rx ${port.counters.rx}, overruns ${port.counters.overrun}`);
   say(echoed === text ? 'Data is looped back from the host\'s mtty driver: OK' : 'MISMATCH: the data did not come back intact');
+  say();
+  say('The two UART profiles differ; the same guest writes (LCR 8N1, FIFO on, MCR 0x0b, IER THRE) then IIR and MSR read:');
+  for (const d of profileDifference()) {
+    say(`  ${d.profile.padEnd(8)}  IIR 0x${d.iir.toString(16).padStart(2, '0')}  MSR 0x${d.msr.toString(16).padStart(2, '0')}${d.profile === profile ? '   <- this run' : ''}`);
+  }
+  say(profile === 'mtty'
+    ? '  (mtty ORs 0xC0 into IIR always and reports MSR fixed at 0xB3, as mtty.c does; its RX trigger is forced to 1: one interrupt per character)'
+    : '  (pc16550d follows the datasheet: IIR 0xC2 = THRE with FIFOs on, MSR inputs from the line; RX trigger 8 plus the character timeout)');
 
   // ---- 8 ----------------------------------------------------------------------------------
   step(8, 'destroy the mediated device');
@@ -158,16 +204,18 @@ export async function walkthrough(opts: WalkthroughOptions = {}): Promise<Walkth
   say(String(availableAfter));
   await mtty.unload();
   say();
-  return { echoed, interrupts, availableAfter };
+  return { profile, echoed, interrupts, availableAfter };
 }
 
 function cliOptions(argv: string[]): WalkthroughOptions {
   const o: WalkthroughOptions = {};
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--profile' && findUartProfile(argv[i + 1])) o.profile = findUartProfile(argv[++i])!.name;
+    const eq = /^--profile=(.*)$/.exec(argv[i]!);
+    if (eq && findUartProfile(eq[1])) o.profile = findUartProfile(eq[1])!.name;
+    else if (argv[i] === '--profile' && findUartProfile(argv[i + 1])) o.profile = findUartProfile(argv[++i])!.name;
     else if (argv[i] === '--text' && argv[i + 1] !== undefined) o.text = argv[++i];
     else {
-      process.stderr.write(`usage: node dist/examples/walkthrough.js [--profile ${UART_PROFILE_NAMES.join('|')}] [--text "..."]\n`);
+      process.stderr.write(`walkthrough: unexpected argument '${argv[i]}'\nusage: npm run demo -- [--profile ${UART_PROFILE_NAMES.join('|')}] [--text "..."]\n`);
       process.exit(2);
     }
   }

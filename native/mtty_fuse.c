@@ -28,6 +28,14 @@
  * after close is dropped. unref() lets the process exit if the loop never
  * ends (a shell's cwd inside the mount). The mount_t is never freed (one per
  * daemon run).
+ *
+ * Invalidation: a device removed by any client leaves the kernel's dentries for
+ * its paths cached (harmless for correctness: timeouts are 0, so the next lookup
+ * asks again, but the kernel holds the inodes, and we their numbers, until
+ * memory pressure or drop_caches). notifyInvalEntry() queues
+ * fuse_lowlevel_notify_inval_entry() to a notify thread of its own, never the JS
+ * thread: the kernel takes the parent directory's lock for it, and a LOOKUP
+ * pending in that directory holds that lock until JavaScript answers it.
  */
 #define FUSE_USE_VERSION 34
 #define _GNU_SOURCE
@@ -64,7 +72,21 @@ typedef struct mount_s {
   atomic_int closed;    /* no more replies once set */
   atomic_int destroyed; /* session freed */
   int loop_result;
+  /* the notify thread's queue (see Invalidation above) */
+  pthread_mutex_t nlock;
+  pthread_cond_t ncond;
+  struct notif_s *nhead, *ntail;
+  int nstop;
+  pthread_t nthread;
+  int nthread_started;
 } mount_t;
+
+typedef struct notif_s {
+  struct notif_s *next;
+  fuse_ino_t parent;
+  size_t len;
+  char name[];
+} notif_t;
 
 typedef struct {
   int op;
@@ -254,6 +276,26 @@ static void *loop_thread(void *arg) {
   return NULL;
 }
 
+/* Sends queued entry invalidations until told to stop; errors (ENOENT: the kernel has no such parent or entry
+ * cached any more) are what they say and ignored. */
+static void *notify_thread(void *arg) {
+  mount_t *m = arg;
+  pthread_mutex_lock(&m->nlock);
+  for (;;) {
+    while (!m->nhead && !m->nstop) pthread_cond_wait(&m->ncond, &m->nlock);
+    notif_t *n = m->nhead;
+    if (!n) break;
+    m->nhead = n->next;
+    if (!m->nhead) m->ntail = NULL;
+    pthread_mutex_unlock(&m->nlock);
+    if (!atomic_load(&m->closed)) fuse_lowlevel_notify_inval_entry(m->se, n->parent, n->name, n->len);
+    free(n);
+    pthread_mutex_lock(&m->nlock);
+  }
+  pthread_mutex_unlock(&m->nlock);
+  return NULL;
+}
+
 /* ------------------------------------------------------ JS side (main) */
 
 static void req_finalize(napi_env env, void *data, void *hint) {
@@ -268,6 +310,14 @@ static void req_finalize(napi_env env, void *data, void *hint) {
 static void end_session(mount_t *m) {
   if (m->thread_started) pthread_join(m->thread, NULL);
   m->thread_started = 0;
+  if (m->nthread_started) {
+    pthread_mutex_lock(&m->nlock);
+    m->nstop = 1;
+    pthread_cond_signal(&m->ncond);
+    pthread_mutex_unlock(&m->nlock);
+    pthread_join(m->nthread, NULL);
+    m->nthread_started = 0;
+  }
   atomic_store(&m->destroyed, 1);
   fuse_session_destroy(m->se);
   m->se = NULL;
@@ -548,6 +598,10 @@ static napi_value do_mount(napi_env env, napi_callback_info info) {
     return NULL;
   }
   m->thread_started = 1;
+  pthread_mutex_init(&m->nlock, NULL);
+  pthread_cond_init(&m->ncond, NULL);
+  /* Without it, invalidations are skipped: the kernel then forgets on its own schedule (see Invalidation). */
+  m->nthread_started = pthread_create(&m->nthread, NULL, notify_thread, m) == 0;
   napi_value handle;
   napi_create_external(env, m, mount_finalize, NULL, &handle);
   return handle;
@@ -581,11 +635,43 @@ static napi_value do_unref(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* notifyInvalEntry(handle, parentIno, name): queue "forget the entry `name` in directory `parentIno`"; returns at once. */
+static napi_value do_notify_inval_entry(napi_env env, napi_callback_info info) {
+  GET_ARGS(3);
+  void *p = NULL;
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
+    napi_throw_type_error(env, NULL, "not a FUSE mount handle");
+    return NULL;
+  }
+  mount_t *m = p;
+  char name[256];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, argv[2], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "notifyInvalEntry(handle, parentIno: number, name: string)");
+    return NULL;
+  }
+  if (!m->nthread_started || atomic_load(&m->closed)) return NULL;
+  notif_t *n = malloc(sizeof *n + len + 1);
+  if (!n) return NULL; /* only a missed early forget */
+  n->next = NULL;
+  n->parent = (fuse_ino_t)num(env, argv[1]);
+  n->len = len;
+  memcpy(n->name, name, len + 1);
+  pthread_mutex_lock(&m->nlock);
+  if (m->ntail) m->ntail->next = n;
+  else m->nhead = n;
+  m->ntail = n;
+  pthread_cond_signal(&m->ncond);
+  pthread_mutex_unlock(&m->nlock);
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
     {"mount", NULL, do_mount, NULL, NULL, NULL, napi_default, NULL},
     {"unmount", NULL, do_unmount, NULL, NULL, NULL, napi_default, NULL},
     {"unref", NULL, do_unref, NULL, NULL, NULL, napi_default, NULL},
+    {"notifyInvalEntry", NULL, do_notify_inval_entry, NULL, NULL, NULL, napi_default, NULL},
     {"replyErr", NULL, reply_err, NULL, NULL, NULL, napi_default, NULL},
     {"replyEntry", NULL, reply_entry, NULL, NULL, NULL, napi_default, NULL},
     {"replyAttr", NULL, reply_attr, NULL, NULL, NULL, napi_default, NULL},

@@ -85,16 +85,37 @@ test('create / list / lspci / setserial / remove', async () => {
   assert.is(r.out, [`${DOC_UUID} mtty mtty-2 manual`, `${generated} mtty mtty-1 manual`].sort().join('\n') + '\n'); // mdevctl's order: by UUID
   r = await run(['list', '--socket', sock, '--json']);
   assert.equal(JSON.parse(r.out).find((e: { uuid: string }) => e.uuid === DOC_UUID), { uuid: DOC_UUID, parent: 'mtty', type: 'mtty-2', start: 'manual', active: true, defined: false });
+  // Views show the device as it is: no guest has programmed it yet (BARs unassigned, no IRQ).
   r = await run(['lspci', DOC_UUID, '--socket', sock]);
   assert.is(r.code, 0);
   assert.ok(r.out.startsWith('00:05.0 Serial controller: Device 4348:3253 (rev 10) (prog-if 02 [16550])\n'));
-  assert.ok(r.out.includes('\n10: 51 c1 00 00 59 c1 00 00 00 00 00 00 00 00 00 00\n'));
+  assert.ok(r.out.includes('\tRegion 0: I/O ports at 0000 [size=8]\n'), r.out);
+  assert.ok(r.out.includes('\n10: 01 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00\n'));
+  assert.ok(r.out.includes('\n30: 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00'));
   r = await run(['setserial', DOC_UUID, '--socket', sock]);
-  assert.is(r.out, '/dev/ttyS1, UART: 16550A, Port: 0xc150, IRQ: 10\n/dev/ttyS2, UART: 16550A, Port: 0xc158, IRQ: 10\n');
+  assert.is(r.out, 'BAR0 (no guest tty), UART: 16550A, Port: 0x0000, IRQ: 0\nBAR1 (no guest tty), UART: 16550A, Port: 0x0000, IRQ: 0\n');
   r = await run(['reg', DOC_UUID, '0', 'thr', '0x5a', '--socket', sock]);
   assert.is(r.code, 0);
+  // A plain read peeks: asking twice gives the same byte; --consume reads it like inb, and then it is gone.
   r = await run(['reg', DOC_UUID, '0', 'rbr', '--socket', sock]);
   assert.is(r.out, '0x5a\n');
+  r = await run(['reg', DOC_UUID, '0', 'lsr', '--socket', sock]);
+  assert.is(r.out, '0x61\n');
+  r = await run(['reg', DOC_UUID, '0', 'rbr', '--consume', '--socket', sock]);
+  assert.is(r.out, '0x5a\n');
+  r = await run(['reg', DOC_UUID, '0', 'lsr', '--socket', sock]);
+  assert.is(r.out, '0x60\n', 'DR clear after the consuming read');
+  // DLL/DLM are offsets 0/1 only while LCR.DLAB is set: the name must not silently hit THR/IER.
+  r = await run(['reg', DOC_UUID, '0', 'dll', '5', '--socket', sock]);
+  assert.is(r.code, 1);
+  assert.match(r.err, /EINVAL .*DLL is offset 0 only while LCR\.DLAB is 1; LCR is 0x00, so offset 0 is THR now \(set DLAB with: mtty reg \S+ 0 lcr 0x80\)/);
+  assert.is((await run(['reg', DOC_UUID, '0', 'lsr', '--socket', sock])).out, '0x60\n', 'nothing was transmitted');
+  assert.is((await run(['reg', DOC_UUID, '0', 'lcr', '0x83', '--socket', sock])).code, 0);
+  assert.is((await run(['reg', DOC_UUID, '0', 'dll', '12', '--socket', sock])).code, 0);
+  assert.is((await run(['reg', DOC_UUID, '0', 'dll', '--socket', sock])).out, '0x0c\n');
+  r = await run(['reg', DOC_UUID, '0', 'thr', '0x41', '--socket', sock]);
+  assert.match(r.err, /THR is offset 0 only while LCR\.DLAB is 0; LCR is 0x83, so offset 0 is DLL now/);
+  assert.is((await run(['reg', DOC_UUID, '0', 'lcr', '0x03', '--socket', sock])).code, 0);
   r = await run(['remove', DOC_UUID, '--socket', sock]);
   assert.equal([r.code, r.out, r.err], [0, '', '']);
   r = await run(['list', '--socket', sock]);
@@ -161,7 +182,7 @@ test('reg: a register name that is not one (even an Object.prototype key) is bad
   for (const bad of ['constructor', 'toString', '__proto__', 'foo']) {
     const r = await run(['reg', DOC_UUID, '0', bad, '--socket', join(tmpdir(), 'mtty-no-daemon-here.sock')]);
     assert.is(r.code, 2, bad);
-    assert.match(r.err, /--reg must be a number/);
+    assert.match(r.err, /unknown register '.*': use an offset 0-7 or one of rbr thr dll ier dlm iir fcr lcr mcr lsr msr scr/);
   }
 });
 

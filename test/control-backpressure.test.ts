@@ -40,7 +40,18 @@ async function connectRaw(path: string): Promise<Socket> {
   });
 }
 
+// uvu 0.5 drops an error thrown by a before() hook (the suite just shows "(0 / 3)" with no
+// message; .ci/run still counts the 3 as failed), so say why here before rethrowing.
 test.before(async () => {
+  try {
+    await startDaemon();
+  } catch (e) {
+    process.stderr.write(`control-backpressure: set-up failed, no test ran: ${(e as Error).stack ?? String(e)}\n`);
+    throw e;
+  }
+});
+
+async function startDaemon(): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'mtty-bp-'));
   sock = join(dir, 'run', 'control.sock');
   daemon = spawn(process.execPath, [BIN, 'serve', '--socket', sock, '--config-dir', join(dir, 'cfg'), '--no-autostart', '--ports', '24'], {
@@ -59,7 +70,7 @@ test.before(async () => {
   const c = await SocketClient.connect(sock);
   for (const uuid of UUIDS) await c.call('create', { type: 'mtty-1', uuid });
   await c.close();
-});
+}
 
 test.after(async () => {
   if (daemon && daemon.exitCode === null) {

@@ -98,7 +98,7 @@ async function runSeed(seed: number, profile: UartProfile): Promise<void> {
     }
   } catch (e) {
     const kind = e instanceof WebAssembly.RuntimeError ? 'WASM TRAP' : 'invariant';
-    assert.unreachable(`${kind} (${profile}) at seed ${seed} (0x${seed.toString(16)}) step ${step} op ${JSON.stringify(op)}: ${(e as Error).message}\n  reproduce: MTTY_FUZZ_SEED=${seed} npx uvu dist/test '^fuzz-device'`);
+    assert.unreachable(`${kind} (${profile}) at seed ${seed} (0x${seed.toString(16)}) step ${step} op ${JSON.stringify(op)}: ${(e as Error).message}\n  reproduce: MTTY_FUZZ_SEED=${seed} npx uvu dist/test '^fuzz-device\\.test\\.js$'`);
   } finally {
     a.close();
     b?.close();

@@ -85,7 +85,7 @@ function runSeed(seed: number): void {
     }
   } catch (e) {
     const kind = e instanceof WebAssembly.RuntimeError ? 'WASM TRAP' : 'invariant';
-    assert.unreachable(`${kind} at seed ${seed} (0x${seed.toString(16)}) step ${step} op ${op ? describe(op) : '-'}: ${(e as Error).message}\n  reproduce: MTTY_FUZZ_SEED=${seed} npx uvu dist/test '^fuzz-uart'`);
+    assert.unreachable(`${kind} at seed ${seed} (0x${seed.toString(16)}) step ${step} op ${op ? describe(op) : '-'}: ${(e as Error).message}\n  reproduce: MTTY_FUZZ_SEED=${seed} npx uvu dist/test '^fuzz-uart\\.test\\.js$'`);
   } finally {
     a.dispose();
     b?.dispose();

@@ -11,42 +11,45 @@ import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { closeSync, constants, openSync, promises as fs, readSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { attachBackend } from '../src/host/attach.js';
+import { attach, hostTestPort } from './support/host-port.js';
 import type { HostEvent } from '../src/host/backend.js';
 import { createBackend } from '../src/host/create.js';
 import type { PtyBackend } from '../src/host/pty.js';
 import { Uart } from '../src/uart/index.js';
+import type { MttyPort } from '../src/mtty/port.js';
 
 const run = promisify(execFile);
 const RBR = 0, THR = 0, IER = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6;
 
 /**
  * Stand-in for the guest's 8250 driver: on INTR, read IIR, and while LSR.DR
- * read RBR and write the byte back to THR. `afterIrq` is where a device would
- * tell the host side that RBR was read (HostBackend.kick).
+ * read RBR and write the byte back to THR, through the port (whose RBR reads
+ * kick the back-end, as on a device). INTR is watched on the Uart itself.
  */
-function echoGuest(uart: Uart, afterIrq: () => void) {
+function echoGuest(uart: Uart, port: MttyPort) {
   const stats = { irqs: 0, echoed: 0 };
-  uart.write(LCR, 0x03);
-  uart.write(FCR, 0x01); // FIFO, trigger 1
-  uart.write(MCR, 0x0b);
-  uart.write(IER, 0x05); // RX data + line status
+  port.write(LCR, 0x83); // 115200 8N1: divisor 1, the pace host bytes arrive at
+  port.write(0, 1);
+  port.write(1, 0);
+  port.write(LCR, 0x03);
+  port.write(FCR, 0x01); // FIFO, trigger 1
+  port.write(MCR, 0x0b);
+  port.write(IER, 0x05); // RX data + line status
   let scheduled = false;
   const service = () => {
     scheduled = false;
     for (;;) {
-      const iir = uart.read(IIR);
+      const iir = port.read(IIR);
       if (iir & 0x01) break;
       const id = iir & 0x0e;
       if (id === 0x04 || id === 0x0c) {
-        while (uart.read(LSR) & 0x01) {
-          uart.write(THR, uart.read(RBR));
+        while (port.read(LSR) & 0x01) {
+          port.write(THR, port.read(RBR));
           stats.echoed++;
         }
-      } else if (id === 0x06) uart.read(LSR);
-      else if (id === 0x00) uart.read(MSR);
+      } else if (id === 0x06) port.read(LSR);
+      else if (id === 0x00) port.read(MSR);
     }
-    afterIrq();
   };
   // The INTR callback runs inside a wasm call: handle the interrupt right after it, like a deferred ISR.
   uart.onIrqLine = (level) => {
@@ -76,10 +79,10 @@ test('picocom in tmux types into the pty and sees the text echoed by the guest t
   const tmuxSocket = `mtty-host-test-${tag}`;
   const session = `pty-${tag}`;
   const tmux = (...args: string[]) => run('tmux', ['-L', tmuxSocket, ...args]);
-  const uart = Uart.create({ profile: 'pc16550d' });
+  const { uart, port } = hostTestPort();
   const backend = createBackend(`pty:${link}`) as PtyBackend;
-  const att = await attachBackend(uart, backend);
-  const stats = echoGuest(uart, () => att.kick());
+  const att = await attach(port, backend);
+  const stats = echoGuest(uart, port);
   try {
     assert.match(backend.ptyPath ?? '', /^\/dev\/pts\/\d+$/);
     assert.is(await fs.readlink(link), backend.ptyPath, 'stable link points at the pty');
@@ -108,38 +111,38 @@ test('picocom in tmux types into the pty and sees the text echoed by the guest t
 
 test('socat killed mid-transfer: disconnected event, modem inputs drop, TX counted, UART usable', async () => {
   const link = `/tmp/ttyMTTY-test-${tag}-kill`;
-  const uart = Uart.create({ profile: 'pc16550d' });
-  uart.write(LCR, 0x03);
-  uart.write(IER, 0x08); // modem status interrupts
+  const { uart, port } = hostTestPort();
+  port.write(LCR, 0x03);
+  port.write(IER, 0x08); // modem status interrupts
   const backend = createBackend(`pty:${link}`) as PtyBackend;
   const events: HostEvent[] = [];
   backend.onEvent((e) => events.push(e));
-  const att = await attachBackend(uart, backend);
-  uart.read(MSR);
-  for (const c of Buffer.from('before')) uart.write(THR, c);
+  const att = await attach(port, backend);
+  port.read(MSR);
+  for (const c of Buffer.from('before')) port.write(THR, c);
   process.kill(backend.socatPid!, 'SIGKILL');
   const ev = await poll(() => events.find((e) => e.type === 'disconnected'), 'disconnected event');
   assert.match(ev.message, /socat exited \(SIGKILL\)/);
   assert.is(att.status().state, 'disconnected');
-  assert.is(uart.read(IIR) & 0x0f, 0x00, 'modem status interrupt pending');
-  const msr = uart.read(MSR);
+  assert.is(port.read(IIR) & 0x0f, 0x00, 'modem status interrupt pending');
+  const msr = port.read(MSR);
   assert.is(msr & 0xb0, 0, 'CTS/DSR/DCD low');
   assert.is(msr & 0x0b, 0x0b, 'DCTS/DDSR/DDCD');
   const before = att.status().txDiscarded;
-  for (const c of Buffer.from('after')) uart.write(THR, c);
+  for (const c of Buffer.from('after')) port.write(THR, c);
   await poll(() => (att.status().txDiscarded === before + 5 ? true : undefined), 'TX counted as discarded');
   await poll(async () => ((await fs.lstat(link).then(() => true, () => false)) ? undefined : true), 'dangling link removed');
   await att.detach();
-  uart.write(THR, 0x41);
-  assert.is(uart.read(RBR), 0x41, 'loopback works after detach');
+  port.write(THR, 0x41);
+  assert.is(port.read(RBR), 0x41, 'loopback works after detach');
 });
 
 test('a 4000-byte paste through the pty arrives complete and in order: back-pressure, no overrun', async () => {
   const link = `/tmp/ttyMTTY-test-${tag}-bulk`;
-  const uart = Uart.create({ profile: 'pc16550d' });
-  const att = await attachBackend(uart, createBackend(`pty:${link}`));
+  const { uart, port } = hostTestPort();
+  const att = await attach(port, createBackend(`pty:${link}`));
   let overruns = 0;
-  const stats = echoGuest(uart, () => att.kick());
+  const stats = echoGuest(uart, port);
   const readLsr = uart.read.bind(uart);
   // Count OE wherever the guest reads LSR: the contract says host bytes never set it.
   uart.read = (off: number) => {
@@ -181,9 +184,9 @@ test('a 4000-byte paste through the pty arrives complete and in order: back-pres
 test('a pty link that is a regular file is refused (EEXIST), the UART untouched', async () => {
   const file = `/tmp/mtty-test-${tag}-file`;
   await fs.writeFile(file, 'user data');
-  const uart = Uart.create({ profile: 'pc16550d', wiring: 'loopback' });
+  const { uart, port } = hostTestPort();
   try {
-    await attachBackend(uart, createBackend(`pty:${file}`));
+    await attach(port, createBackend(`pty:${file}`));
     assert.unreachable('replaced a regular file');
   } catch (e) {
     assert.is((e as { code?: string }).code, 'EEXIST');

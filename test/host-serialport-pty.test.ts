@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { attachBackend } from '../src/host/attach.js';
+import { attach, hostTestPort } from './support/host-port.js';
 import type { HostEvent } from '../src/host/backend.js';
 import { createBackend } from '../src/host/create.js';
 import { Uart } from '../src/uart/index.js';
@@ -29,7 +29,7 @@ test('serialport on a pty: bytes both ways, modem ioctls and 1.5 stop bits refus
   const socat = spawn('socat', ['-d', '-d', `PTY,rawer,link=${a}`, `PTY,rawer,link=${b}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   socat.stderr.on('data', (d) => (log += d));
-  const uart = Uart.create({ profile: 'pc16550d' });
+  const { uart, port } = hostTestPort();
   let fd = -1;
   let holdA = -1;
   try {
@@ -40,15 +40,15 @@ test('serialport on a pty: bytes both ways, modem ioctls and 1.5 stop bits refus
     // reopen, so the test keeps side a open. This fd never reads, so every byte
     // from the far end still goes to the back-end.
     holdA = fs.openSync(a, fs.constants.O_RDWR | fs.constants.O_NOCTTY | fs.constants.O_NONBLOCK);
-    uart.write(3, 0x03); // 8N1
-    uart.write(2, 0x01); // FIFO
-    uart.write(4, 0x03); // DTR | RTS: forwarded, and a pty refuses
+    port.write(3, 0x03); // 8N1
+    port.write(2, 0x01); // FIFO
+    port.write(4, 0x03); // DTR | RTS: forwarded, and a pty refuses
     const backend = createBackend(`serialport:${a},115200`);
     const events: HostEvent[] = [];
     backend.onEvent((e) => events.push(e));
-    const att = await attachBackend(uart, backend);
+    const att = await attach(port, backend);
     fd = fs.openSync(b, fs.constants.O_RDWR | fs.constants.O_NOCTTY | fs.constants.O_NONBLOCK);
-    for (const c of Buffer.from('ping')) uart.write(0, c);
+    for (const c of Buffer.from('ping')) port.write(0, c);
     const buf = Buffer.alloc(64);
     let far = '';
     await poll(() => {
@@ -62,18 +62,18 @@ test('serialport on a pty: bytes both ways, modem ioctls and 1.5 stop bits refus
     fs.writeSync(fd, 'pong');
     await poll(() => (att.status().rxBytes === 4 ? true : undefined), 'far-end bytes in the FIFO');
     let got = '';
-    while (uart.read(5) & 1) got += String.fromCharCode(uart.read(0));
+    while (port.read(5) & 1) got += String.fromCharCode(port.read(0));
     assert.is(got, 'pong');
     await poll(() => events.find((e) => e.type === 'degraded' && /modem control/.test(e.message)), 'modem ioctl refusal reported');
     // 5 data bits with 1.5 stop bits: Linux has no 1.5; the device keeps 8N1 and says so.
-    uart.write(3, 0x04);
+    port.write(3, 0x04);
     att.kick();
     await poll(() => events.find((e) => e.type === 'degraded' && /refused .*5N1\.5/.test(e.message)), 'framing refusal reported');
     assert.is(att.status().state, 'connected');
-    uart.write(3, 0x03);
+    port.write(3, 0x03);
     att.kick();
     await (backend as unknown as { idle(): Promise<void> }).idle(); // the reopen and re-apply are done
-    for (const c of Buffer.from('again')) uart.write(0, c);
+    for (const c of Buffer.from('again')) port.write(0, c);
     far = '';
     await poll(() => {
       try {

@@ -356,6 +356,23 @@ test('a teacher loads another exercise set from a file and from a URL; a bad one
   await waitText('#exercise-progress', `/ ${BUILTIN_EXERCISES.exercises.length} done`);
 });
 
+test('at common laptop widths every control of the parent table is inside its card (not cut off)', async () => {
+  for (const width of [1024, 1280, 1366, 1440, 1680]) {
+    const ctx = await browser.newContext({ viewport: { width, height: 900 } });
+    const p2 = await ctx.newPage();
+    await p2.goto(`${origin}/course/lab/`);
+    await p2.waitForSelector('body[data-ready="true"]', { timeout: WAIT });
+    const cut = await p2.evaluate(() => {
+      const card = document.querySelector('#parent')!.getBoundingClientRect();
+      return Array.from(document.querySelectorAll<HTMLElement>('#parent table.types button'))
+        .map((b) => ({ id: b.id, right: Math.round(b.getBoundingClientRect().right), card: Math.round(card.right) }))
+        .filter((b) => b.right > b.card);
+    });
+    await ctx.close();
+    assert.equal(cut, [], `at ${width}px`);
+  }
+});
+
 test('no page errors and no request left the origin', () => {
   assert.equal(pageErrors, []);
   assert.equal(foreignRequests, []);

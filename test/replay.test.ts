@@ -111,9 +111,9 @@ for (const [name, text, msg] of [
   });
 }
 
-test('an unreadable file is exit 2 naming the file', async () => {
+test('an unreadable file is exit 1 (a failed operation) naming the file', async () => {
   const r = await cli(join(dir, 'missing.txt'));
-  assert.is(r.code, 2);
+  assert.is(r.code, 1);
   assert.match(r.err, /missing\.txt: cannot read/);
 });
 

@@ -55,4 +55,31 @@ test('a disposed port: LSR read fails with EINVAL like every other access', () =
   }
 });
 
+test('SCR writes are stored in the slot without a call: the core, snapshots and both profiles see them; disposed is EINVAL', () => {
+  for (const profile of ['pc16550d', 'mtty'] as const) {
+    const u = Uart.create({ profile, wiring: 'loopback' });
+    u.write(1, 0x0f);
+    u.write(7, 0xa5);
+    assert.is(u.peek(7), 0xa5, `${profile}: core's peek`);
+    assert.is(u.read(7), 0xa5, `${profile}: core's read`);
+    u.write(3, 0x80); // DLAB does not bank offset 7
+    u.write(7, 0x5a);
+    assert.is(u.read(7), 0x5a);
+    u.write(3, 0x03);
+    const copy = Uart.create({ profile });
+    copy.restoreState(u.saveState());
+    assert.is(copy.read(7), 0x5a, `${profile}: in the snapshot`);
+    assert.is(u.toMttyRecord()[7], 0x5a, `${profile}: in the mtty migration record (uart_reg[7])`);
+    copy.dispose();
+    u.dispose();
+    try {
+      u.write(7, 1);
+      assert.unreachable('write to a disposed port accepted');
+    } catch (e) {
+      assert.instance(e, MttyError);
+      assert.is((e as MttyError).code, 'EINVAL');
+    }
+  }
+});
+
 test.run();

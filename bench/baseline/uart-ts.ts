@@ -290,27 +290,43 @@ export class TsUart {
   }
 
   writeMany(bytes: Uint8Array): number {
+    return this.writeFrom(bytes, bytes.length);
+  }
+
+  /** The staged API of src/uart's Uart, in plain TS: its own buffer, the same two steps, no copies. */
+  readonly stage = new Uint8Array(4096);
+  stagedWritten = 0;
+  writeReadStaged(n: number, max: number): number {
+    this.stagedWritten = this.writeFrom(this.stage, n);
+    return this.readInto(this.stage, max);
+  }
+
+  private writeFrom(bytes: Uint8Array, n: number): number {
     if (this.quietLoop) {
-      const k = Math.min(bytes.length, 16 - this.rxCount);
+      const k = Math.min(n, 16 - this.rxCount);
       for (let i = 0; i < k; i++) this.rx[(this.rxHead + this.rxCount + i) & 15] = bytes[i]!;
       this.rxCount += k;
-      if (bytes.length > k) this.lsrErr |= 0x02;
+      if (n > k) this.lsrErr |= 0x02;
       this.thrp = true;
-      if (bytes.length) this.restartTimeout();
-      return bytes.length;
+      if (n) this.restartTimeout();
+      return n;
     }
     let i = 0;
-    while (i < bytes.length) {
+    while (i < n) {
       if (!(this.peek(5) & 0x20)) break;
       const burst = this.fifoOn ? 16 : 1;
-      for (let j = 0; j < burst && i < bytes.length; j++) this.write(0, bytes[i++]!);
+      for (let j = 0; j < burst && i < n; j++) this.write(0, bytes[i++]!);
     }
     return i;
   }
 
   readMany(out: Uint8Array): number {
+    return this.readInto(out, out.length);
+  }
+
+  private readInto(out: Uint8Array, max: number): number {
     if ((this.ier & 0x0f) === 0 && (this.lcr & 0x80) === 0) {
-      const k = Math.min(out.length, this.rxCount);
+      const k = Math.min(max, this.rxCount);
       for (let i = 0; i < k; i++) out[i] = this.rx[(this.rxHead + i) & 15]!;
       this.rxHead = (this.rxHead + k) & 15;
       this.rxCount -= k;
@@ -321,7 +337,7 @@ export class TsUart {
       return k;
     }
     let i = 0;
-    while (i < out.length && this.peek(5) & 1) out[i++] = this.read(0);
+    while (i < max && this.peek(5) & 1) out[i++] = this.read(0);
     return i;
   }
 }

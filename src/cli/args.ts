@@ -64,3 +64,21 @@ export function optInt(p: Parsed, name: string, text = optString(p, name)): numb
   if (!Number.isSafeInteger(n)) throw new UsageError(`--${name} must be a number, got '${text}'`);
   return n;
 }
+
+/** `--host PORT=SPEC` (repeatable): a port's host line at create/define/start time. */
+export const HOST_LINE_OPTION: OptionDefs = { host: { type: 'string', multiple: true } };
+export const HOST_LINE_USAGE = '  --host N=SPEC     put host line SPEC on port N (loopback, serialport:DEV[,baud], pty[:LINK]); repeatable';
+
+/** {"0": "pty:/tmp/x"} from the --host values, or undefined; UsageError for a value without N=. */
+export function hostLines(p: Parsed): Record<string, string> | undefined {
+  const v = p.values.host;
+  const list = Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+  if (!list.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const m = /^(\d+)=(.+)$/.exec(item);
+    if (!m) throw new UsageError(`--host takes PORT=SPEC (e.g. 0=pty:/tmp/ttyMTTY0), got '${item}'`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}

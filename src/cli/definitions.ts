@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import type { CliCommand, CliIO } from './types.js';
 import { UsageError } from './types.js';
-import { CONNECT_OPTIONS, flag, optInt, optString, parse, type Parsed } from './args.js';
+import { CONNECT_OPTIONS, HOST_LINE_OPTION, HOST_LINE_USAGE, flag, hostLines, optInt, optString, parse, type Parsed } from './args.js';
 import { configDirArg, print, printJson, withTransport } from './connect.js';
 import { uuidArg, uuidOption } from './devices.js';
 import { fsError, parseDefinitionJson, type Definition } from '../control/definitions.js';
@@ -70,9 +70,10 @@ const define: CliCommand = {
     '  -a, --auto        start it whenever `mtty serve` starts (its parent appears)\n' +
     '  -m, --manual      start it only with `mtty start` (default)\n' +
     '  --jsonfile F      type, start and attrs from an mdevctl JSON file (not with -t/-a/-m)\n' +
+    `${HOST_LINE_USAGE} (stored as "mtty_host", attached at start)\n` +
     COMMON,
   async run(argv: string[], io: CliIO) {
-    const p = parse(argv, { ...DEVICE_OPTIONS, auto: { type: 'boolean', short: 'a' }, manual: { type: 'boolean', short: 'm' }, jsonfile: { type: 'string' } }, 1);
+    const p = parse(argv, { ...DEVICE_OPTIONS, ...HOST_LINE_OPTION, auto: { type: 'boolean', short: 'a' }, manual: { type: 'boolean', short: 'm' }, jsonfile: { type: 'string' } }, 1);
     exclusive(p, 'jsonfile', 'type', 'auto', 'manual');
     exclusive(p, 'auto', 'manual');
     const uuid = deviceUuid(p, false);
@@ -83,6 +84,8 @@ const define: CliCommand = {
       const j = await readJsonFile(file);
       Object.assign(args, { type: j.mdev_type, start: j.start, attrs: j.attrs });
     }
+    const host = hostLines(p);
+    if (host) args.host = host;
     if (flag(p, 'auto')) args.start = 'auto';
     if (flag(p, 'manual')) args.start = 'manual';
     const r = await withTransport(p, (t) => t.call<Definition>('define', args));
@@ -145,9 +148,10 @@ const start: CliCommand = {
     '  -u U alone        create the device as defined (attributes written in order)\n' +
     '  -t T or --jsonfile F   fully specified: a transient device from these arguments only\n' +
     "                    (random UUID unless -u, printed); --jsonfile's attrs are written after create\n" +
+    `${HOST_LINE_USAGE} (over the definition's)\n` +
     COMMON,
   async run(argv: string[], io: CliIO) {
-    const p = parse(argv, { ...DEVICE_OPTIONS, jsonfile: { type: 'string' } }, 1);
+    const p = parse(argv, { ...DEVICE_OPTIONS, ...HOST_LINE_OPTION, jsonfile: { type: 'string' } }, 1);
     exclusive(p, 'jsonfile', 'type');
     const uuid = deviceUuid(p, false);
     const args: Record<string, unknown> = { ...pick(p, 'type', 'parent'), ...configDirArg(p) };
@@ -157,6 +161,8 @@ const start: CliCommand = {
       const j = await readJsonFile(file);
       Object.assign(args, { type: j.mdev_type, attrs: j.attrs });
     }
+    const host = hostLines(p);
+    if (host) args.host = host;
     if (args.uuid === undefined && args.type === undefined) throw new UsageError('give -u of a definition, or -t / --jsonfile (the device is insufficiently specified)');
     const r = await withTransport(p, (t) => t.call<{ uuid: string }>('start', args));
     if (flag(p, 'json')) printJson(io, r);

@@ -5,7 +5,7 @@
  */
 import type { CliCommand, CliIO } from './types.js';
 import { UsageError } from './types.js';
-import { CONNECT_OPTIONS, flag, optString, parse } from './args.js';
+import { CONNECT_OPTIONS, HOST_LINE_OPTION, HOST_LINE_USAGE, flag, hostLines, optString, parse } from './args.js';
 import { configDirArg, print, printJson, withTransport } from './connect.js';
 import type { DeviceEntry, TypeInfo } from '../control/service.js';
 import { UUID_RE } from '../control/definitions.js';
@@ -89,10 +89,12 @@ const types: CliCommand = {
 
 const create: CliCommand = {
   summary: 'create a mediated device and print its UUID (echo UUID > .../create)',
-  usage: `usage: mtty create [--type T] [--uuid U] [--parent P] [--json] [--socket PATH | --embedded]\n  --type T          mdev type (default mtty-2, the kernel doc's dual port)\n  --uuid U          the device's UUID (default: a random one)\n  --parent P        parent device (default mtty)\n${CONNECT_USAGE}`,
+  usage: `usage: mtty create [--type T] [--uuid U] [--parent P] [--json] [--socket PATH | --embedded]\n  --type T          mdev type (default mtty-2, the kernel doc's dual port)\n  --uuid U          the device's UUID (default: a random one)\n  --parent P        parent device (default mtty)\n${HOST_LINE_USAGE}\n${CONNECT_USAGE}`,
   async run(argv: string[], io: CliIO) {
-    const p = parse(argv, { ...CONNECT_OPTIONS, type: { type: 'string', short: 't' }, uuid: { type: 'string', short: 'u' }, parent: { type: 'string', short: 'p' } });
+    const p = parse(argv, { ...CONNECT_OPTIONS, ...HOST_LINE_OPTION, type: { type: 'string', short: 't' }, uuid: { type: 'string', short: 'u' }, parent: { type: 'string', short: 'p' } });
     const args: Record<string, unknown> = { type: optString(p, 'type') ?? 'mtty-2' };
+    const host = hostLines(p);
+    if (host) args.host = host;
     if (optString(p, 'uuid') !== undefined) args.uuid = optString(p, 'uuid');
     if (optString(p, 'parent') !== undefined) args.parent = optString(p, 'parent');
     const r = await withTransport(p, (t) => t.call<{ uuid: string }>('create', args));
@@ -149,12 +151,20 @@ export function uuidArg(positionals: string[], option: string | undefined): stri
 }
 
 const remove: CliCommand = {
-  summary: 'remove a mediated device (echo 1 > .../remove)',
-  usage: `usage: mtty remove <uuid> [--json] [--socket PATH | --embedded]\n${CONNECT_USAGE}`,
+  summary: 'remove a mediated device (echo 1 > .../remove); waits for its opener to close it',
+  usage: `usage: mtty remove <uuid> [--timeout SECONDS] [--json] [--socket PATH | --embedded]\n  --timeout S       give up (EBUSY, device untouched) if its opener (a VMM, a console) has not closed it after S seconds\n${CONNECT_USAGE}`,
   async run(argv: string[], io: CliIO) {
-    const p = parse(argv, { ...CONNECT_OPTIONS, uuid: { type: 'string', short: 'u' } }, 1);
+    const p = parse(argv, { ...CONNECT_OPTIONS, uuid: { type: 'string', short: 'u' }, timeout: { type: 'string' } }, 1);
     const uuid = uuidArg(p.positionals, optString(p, 'uuid'));
-    const r = await withTransport(p, (t) => t.call<{ uuid: string }>('remove', { uuid }));
+    const tText = optString(p, 'timeout');
+    const timeout = tText === undefined ? undefined : Number(tText);
+    if (timeout !== undefined && (!/^\d+(\.\d+)?$/.test(tText!) || !Number.isFinite(timeout))) throw new UsageError(`--timeout must be a number of seconds, got '${tText}'`);
+    const r = await withTransport(p, async (t) => {
+      // Like the kernel's remove write, this blocks while the device is open: say on whom we wait.
+      const d = await t.call<{ openedBy: string | null }>('device', { uuid });
+      if (d.openedBy) io.stderr.write(`mtty remove: ${uuid} is open by ${d.openedBy}; waiting for it to close${timeout !== undefined ? ` (up to ${timeout} s)` : ' (as the kernel does; Ctrl-C stops waiting here but the removal completes when it closes; --timeout S gives up instead)'}\n`);
+      return t.call<{ uuid: string }>('remove', { uuid, ...(timeout !== undefined ? { timeout } : {}) });
+    });
     if (flag(p, 'json')) printJson(io, r);
     return 0;
   },

@@ -1,8 +1,10 @@
 /**
- * What the device looks like from inside a guest: `lspci -xxvv` and
- * `setserial -g`, as the kernel doc's steps 4 and 5 show them. The daemon
- * keeps a small guest model per device (BIOS-programmed BARs, 8250 driver)
- * that answers these.
+ * What the device looks like to a guest: `lspci -xxvv` and `setserial -g`,
+ * as the kernel doc's steps 4 and 5 show them. Views: they read the device
+ * as it is and change nothing (no guest is booted for them). Until a guest
+ * has placed the BARs - `mtty console` boots the daemon's guest model, or a
+ * VMM does - lspci shows BAR0 0x00000001 and setserial "Port: 0x0000";
+ * while a console's guest runs, its names (ttyS1, 00:05.0) are used.
  */
 import type { CliCommand, CliIO } from './types.js';
 import { CONNECT_OPTIONS, flag, optString, parse } from './args.js';
@@ -12,7 +14,7 @@ import { uuidArg } from './devices.js';
 const USAGE_TAIL = '  --socket PATH | --embedded   reach a running daemon, or run in this process\n  --json            machine-readable output';
 
 const lspci: CliCommand = {
-  summary: "the guest's `lspci -xxvv` of a device (kernel doc step 4)",
+  summary: '`lspci -xxvv` of a device\'s config space as it is now (kernel doc step 4; changes nothing)',
   usage: `usage: mtty lspci <uuid>\n${USAGE_TAIL}`,
   async run(argv: string[], io: CliIO) {
     const p = parse(argv, { ...CONNECT_OPTIONS, uuid: { type: 'string', short: 'u' } }, 1);
@@ -25,7 +27,7 @@ const lspci: CliCommand = {
 };
 
 const setserial: CliCommand = {
-  summary: "the guest's `setserial -g` lines for a device's ports (kernel doc step 5)",
+  summary: '`setserial -g` lines for a device\'s ports from its BARs and IRQ as they are (kernel doc step 5)',
   usage: `usage: mtty setserial <uuid>\n${USAGE_TAIL}`,
   async run(argv: string[], io: CliIO) {
     const p = parse(argv, { ...CONNECT_OPTIONS, uuid: { type: 'string', short: 'u' } }, 1);

@@ -17,6 +17,8 @@ const AREAS: ReadonlyArray<() => Promise<{ commands: Record<string, CliCommand> 
   () => import('./registers.js'),
   () => import('./serve.js'),
   () => import('./console.js'),
+  () => import('./host.js'),
+  () => import('./inspect.js'),
   () => import('./vfio-user.js'),
   () => import('../lab/cli.js'),
 ];
@@ -31,7 +33,7 @@ async function loadCommands(): Promise<Map<string, CliCommand>> {
 }
 
 function help(table: Map<string, CliCommand>, io: CliIO): void {
-  io.stdout.write('usage: mtty <command> [options]\n\ncommands:\n');
+  io.stdout.write('usage: mtty <command> [options]       mtty --version\n\ncommands:\n');
   const width = Math.max(...[...table.keys()].map((k) => k.length));
   for (const [verb, cmd] of [...table].sort(([a], [b]) => a.localeCompare(b))) {
     io.stdout.write(`  ${verb.padEnd(width)}  ${cmd.summary}\n`);
@@ -39,7 +41,18 @@ function help(table: Map<string, CliCommand>, io: CliIO): void {
   io.stdout.write('\nRun "mtty <command> --help" for its options.\n');
 }
 
+/** The package's version, from package.json next to dist/ (`mtty --version`). */
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+  return `${pkg.name} ${pkg.version}`;
+}
+
 export async function main(argv: string[], io: CliIO): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+    io.stdout.write(`${await version()}\n`);
+    return 0;
+  }
   const table = await loadCommands();
   const [verb, ...rest] = argv;
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {

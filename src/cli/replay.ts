@@ -4,7 +4,7 @@
  * returns; with --check it compares reads (and recorded irq changes) with the
  * trace. A multi-device trace (a DEVICE column, as `--record` writes) replays
  * each device on its own UART, or only NAME.
- * Exit: 0 ok, 1 mismatches, 2 bad usage or bad trace input.
+ * Exit: 0 ok, 1 mismatches or a file that cannot be read, 2 bad usage or bad trace input.
  */
 import { readFile } from 'node:fs/promises';
 import type { CliCommand, CliIO } from './types.js';
@@ -50,8 +50,9 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
+    // A missing or unreadable file is a failed operation (exit 1), as for every other verb.
     io.stderr.write(`mtty replay: ${file}: cannot read: ${(e as Error).message}\n`);
-    return 2;
+    return 1;
   }
   let trace;
   try {

@@ -22,7 +22,7 @@ const serve: CliCommand = {
     '  --vfio-user DIR   also serve every device as DIR/<uuid>.sock (vfio-user, for QEMU); DIR must be yours,\n' +
     '                    not group/world-writable (created 0700 if missing)\n' +
     "  --record FILE     write every vfio-user client's accesses to FILE (mtty replay format, a DEVICE column per port)\n" +
-    '  --sysfs-root DIR  export /sys as DIR/sys for the real mdevctl (MDEVCTL_ENV_ROOT=DIR, or the unshare line printed at start)\n' +
+    '  --sysfs-root DIR  export /sys as DIR/sys for the real mdevctl (run it with the `unshare` line printed at start)\n' +
     '                    (DIR/sys is the daemon\'s and is deleted on exit; DIR must be yours and not group/world-writable)\n' +
     '  --sysfs-mode M    auto (default): a FUSE mount where /dev/fuse works, so a refused write fails the writer\n' +
     '                    with its errno as in sysfs; else the plain mirror, where a refused write is only logged here.\n' +

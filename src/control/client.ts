@@ -4,6 +4,7 @@
  * --embedded mode), passing arguments and results through JSON so that both
  * paths behave identically. The CLI only ever sees ControlTransport.
  */
+import { statSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { errorFromJSON, MttyError } from '../errors/errno.js';
 import { LineSplitter, type ControlReply } from './protocol.js';
@@ -13,6 +14,14 @@ import type { MttyService } from './service.js';
 export interface ControlTransport {
   call<T = unknown>(op: string, args?: Record<string, unknown>): Promise<T>;
   close(): Promise<void>;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 export class SocketClient implements ControlTransport {
@@ -39,6 +48,11 @@ export class SocketClient implements ControlTransport {
         resolve(new SocketClient(sock));
       });
       sock.once('error', (e: NodeJS.ErrnoException) => {
+        // connect(2) on a directory is ECONNREFUSED; say what the user got wrong instead.
+        if (isDirectory(path)) {
+          reject(new MttyError('EISDIR', `${path} is a directory, not the daemon's control socket; give the socket file (e.g. ${path.replace(/\/+$/, '')}/control.sock)`));
+          return;
+        }
         const why = e.code === 'ECONNREFUSED' ? 'refused the connection (stale socket?)' : e.code === 'EACCES' ? 'is not accessible to us' : 'does not exist';
         reject(new MttyError(e.code === 'EACCES' ? 'EACCES' : 'ENOENT', `no mtty daemon at ${path}: the socket ${why}. Start one with 'mtty serve' or run the verb with --embedded`));
       });
@@ -116,6 +130,6 @@ export class InProcessClient implements ControlTransport {
   }
 
   async close(): Promise<void> {
-    this.service.close();
+    await this.service.close();
   }
 }

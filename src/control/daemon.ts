@@ -1,12 +1,11 @@
 /**
  * Everything `mtty serve` runs, as one start/close pair so the CLI verb, the
- * tests and any embedding program start the daemon the same way: load mtty,
- * register the host back-end ops (host.attach/detach/status from src/host),
+ * tests and any embedding program start the daemon the same way: load mtty
+ * (the service keeps the host lines and the console guests),
  * optionally expose every device over vfio-user, start "auto" definitions,
  * and listen on the control socket.
  */
 import type { UartProfile } from '../uart/profile.js';
-import { HostRegistry, hostOps } from '../host/index.js';
 import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
 import { TraceRecorder } from '../replay/record.js';
 import { fail } from '../errors/errno.js';
@@ -59,6 +58,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     // One store with the real mdevctl: with --sysfs-root DIR it is DIR/etc/mdevctl.d, mdevctl's /etc/mdevctl.d there.
     configDir: opts.configDir ?? (opts.sysfsRoot ? storeDir(opts.sysfsRoot) : defaultConfigDir()),
     library: opts.library,
+    log,
   });
   const store = service.store();
   if (opts.configDir === undefined && !opts.sysfsRoot) {
@@ -69,12 +69,6 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   }
   for (const f of await store.sweep()) log(`removed the stale temp file ${f}`);
   const ops = builtinOps();
-  const hosts = new HostRegistry({ onEvent: (uuid, port, e) => log(`host ${uuid}/${port}: ${e.message}`) });
-  const lookup = (uuid: string) => {
-    const d = service.mtty.bus.device(uuid);
-    return d && d.state === 'active' ? (d.vendor as unknown as { ports: { uart: unknown }[] }) : undefined;
-  };
-  for (const [name, fn] of Object.entries(hostOps(lookup, hosts))) ops.registerOp(name, (args) => fn(args));
 
   const server = new ControlServer(service, { socketPath: opts.socketPath ?? defaultSocketPath(), ops, onShutdownRequest: opts.onShutdownRequest, log });
   try {
@@ -115,7 +109,6 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
           await sysfsExport?.close();
           await vfioUser?.close();
           recorder?.close();
-          await hosts.closeAll();
         })();
         return closing;
       },

@@ -151,7 +151,7 @@ export class ControlServer {
       while (head < queue.length && !full() && !c.destroyed) {
         const line = queue[head++];
         inFlight++;
-        void this.handleLine(line).then((r) => {
+        void this.handleLine(line, onClientClose).then((r) => {
           inFlight--;
           send(r);
           pump();
@@ -166,6 +166,8 @@ export class ControlServer {
       else if (!ended) c.resume();
       finishIfDone();
     };
+    const closers: (() => void)[] = [];
+    const onClientClose = (fn: () => void) => closers.push(fn);
     const splitter = new LineSplitter(
       (line) => queue.push(line),
       () => send(errorReply(null, new MttyError('EMSGSIZE', 'request line too long; skipped up to the next newline'))),
@@ -181,11 +183,14 @@ export class ControlServer {
       pump();
     });
     c.on('error', () => c.destroy());
-    c.on('close', () => this.conns.delete(c));
+    c.on('close', () => {
+      this.conns.delete(c);
+      for (const fn of closers.splice(0)) fn();
+    });
   }
 
   /** One line in, one reply out; never throws. */
-  async handleLine(line: string): Promise<ControlReply> {
+  async handleLine(line: string, onClientClose?: (fn: () => void) => void): Promise<ControlReply> {
     let id: number | string | null = null;
     try {
       const req = parseRequest(line);
@@ -193,6 +198,7 @@ export class ControlServer {
       const result = await this.ops.dispatch(req.op, req.args, {
         service: this.service,
         requestShutdown: () => setImmediate(() => this.opts.onShutdownRequest?.()),
+        onClientClose,
       });
       return { id, ok: true, result: result === undefined ? null : result };
     } catch (e) {
@@ -208,7 +214,7 @@ export class ControlServer {
         this.server = null;
         for (const c of this.conns) c.destroy();
         if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-        this.service.close();
+        await this.service.close();
         await unlink(this.opts.socketPath).catch(() => undefined);
       })();
     }

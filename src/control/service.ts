@@ -14,7 +14,11 @@ import type { Clock } from '../clock/clock.js';
 import { fail, MttyError } from '../errors/errno.js';
 import { checkAttrs, checkUuid, DefinitionStore, type Definition, type StartPolicy } from './definitions.js';
 import { defaultConfigDir } from './paths.js';
-import { GuestSession } from './guest-session.js';
+import { GuestSession, type ConsoleCounters, type ConsoleInfo } from './guest-session.js';
+import { HostLines } from './host-lines.js';
+import { formatSpec, parseSpec } from '../host/spec.js';
+import type { MttyDevice } from '../mtty/device.js';
+import { formatLspci, type PciFunction } from '../guest/index.js';
 import { generateMdevUuid } from '../mdev/uuid.js';
 
 /** The parts of loadMtty()'s result the service uses. */
@@ -25,6 +29,8 @@ export interface MttyLibrary {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   parent: MdevParent<any>;
   sysfs: Sysfs;
+  /** bus.device() typed for mtty (LoadedMtty.device). */
+  device(uuid: string): MdevDevice<MttyDevice> | undefined;
 }
 
 export interface ServiceOptions {
@@ -35,6 +41,8 @@ export interface ServiceOptions {
   configDir?: string;
   /** Use an already loaded library instead of loading one (tests, the lab). */
   library?: MttyLibrary;
+  /** Daemon log lines (host line events, the console guest's dmesg). */
+  log?: (line: string) => void;
 }
 
 export interface TypeInfo {
@@ -84,14 +92,39 @@ export interface ModifyArgs {
   configDir?: string;
 }
 
+/** A {port: spec} map from a request: EINVAL (naming the entry) before anything is created. */
+function checkHostLines(host: unknown): Record<string, string> | undefined {
+  if (host === undefined || host === null) return undefined;
+  if (typeof host !== 'object' || Array.isArray(host)) fail('EINVAL', 'argument "host" must map port numbers to host specs ({"0": "pty:/tmp/ttyMTTY0"})');
+  const out: Record<string, string> = {};
+  for (const [port, spec] of Object.entries(host as Record<string, unknown>)) {
+    if (!/^\d+$/.test(port)) fail('EINVAL', `host line for port '${port}': the port must be a number (0, 1)`);
+    out[String(Number(port))] = formatSpec(parseSpec(spec));
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** Register names `mtty reg` takes, by offset (PC16550D table 2; DLAB picks DLL/DLM at 0/1). */
+export const REGISTER_NAMES: Readonly<Record<string, number>> = { rbr: 0, thr: 0, dll: 0, ier: 1, dlm: 1, iir: 2, fcr: 2, lcr: 3, mcr: 4, lsr: 5, msr: 6, scr: 7 };
+
 export class MttyService {
+  /** The guest console sessions, at most one per device (src/control/guest-session.ts). */
   private sessions = new Map<string, GuestSession>();
+  private opening = new Map<string, Promise<GuestSession>>();
   private stores = new Map<string, DefinitionStore>();
+  /** Who holds which port's host line: the one record (src/control/host-lines.ts). */
+  readonly hostLines: HostLines;
 
   constructor(
     readonly mtty: MttyLibrary,
     readonly configDir: string,
-  ) {}
+    private readonly log: (line: string) => void = () => undefined,
+  ) {
+    this.hostLines = new HostLines((uuid) => {
+      const d = this.mttyDevice(uuid);
+      return { uuid: d.uuid, ports: d.vendor.ports };
+    }, { onEvent: (uuid, port, e) => this.log(`host ${uuid}/${port}: ${e.message}`) });
+  }
 
   static async start(opts: ServiceOptions = {}): Promise<MttyService> {
     let lib = opts.library;
@@ -99,7 +132,7 @@ export class MttyService {
       const { loadMtty } = await import('../index.js');
       lib = await loadMtty({ ports: opts.ports, profile: opts.profile, clock: opts.clock });
     }
-    return new MttyService(lib, opts.configDir ?? defaultConfigDir());
+    return new MttyService(lib, opts.configDir ?? defaultConfigDir(), opts.log);
   }
 
   /** The store for a client-supplied --config-dir, or the daemon's own. */
@@ -140,6 +173,14 @@ export class MttyService {
     return d;
   }
 
+  /** The live mtty device (its ports, config space); ENODEV while it is being removed too. */
+  mttyDevice(uuid: unknown): MdevDevice<MttyDevice> {
+    const id = checkUuid(uuid);
+    const d = this.mtty.device(id);
+    if (!d || d.state !== 'active') fail('ENODEV', `no mediated device ${id}${d && d.state === 'removing' ? ' (being removed)' : ''}`);
+    return d;
+  }
+
   // ---- types / create / list / remove -----------------------------------------------------
 
   types(parent?: string): TypeInfo[] {
@@ -158,10 +199,31 @@ export class MttyService {
     );
   }
 
+  /** Create a device (echo UUID > .../create): EINVAL/EEXIST/ENOSPC/ENOENT, synchronously. */
   create(args: { type: string; uuid?: string; parent?: string }): { uuid: string; parent: string; type: string } {
     const t = this.typeNamed(args.type, args.parent);
     const d = t.create(args.uuid);
     return { uuid: d.uuid, parent: t.parent.name, type: t.id };
+  }
+
+  /** create(), then put the given host lines ({port: spec}) on its ports; if one cannot be opened the device is removed again. */
+  async createWithLines(args: { type: string; uuid?: string; parent?: string; host?: Record<string, string> }): Promise<{ uuid: string; parent: string; type: string }> {
+    const host = checkHostLines(args.host); // EINVAL before anything is created
+    const r = this.create(args);
+    await this.attachLines(this.device(r.uuid), host, 'mtty create');
+    return r;
+  }
+
+  /** Host lines given at create/start time, or stored in a definition; all or nothing. */
+  private async attachLines(d: MdevDevice, host: Record<string, string> | undefined, holder: string): Promise<void> {
+    if (!host) return;
+    try {
+      for (const [port, spec] of Object.entries(host)) await this.hostLines.attach(d.uuid, Number(port), spec, { holder: `${holder} (${spec})` });
+    } catch (e) {
+      await this.hostLines.detachDevice(d.uuid);
+      await d.remove().catch(() => undefined);
+      throw e;
+    }
   }
 
   /**
@@ -201,16 +263,29 @@ export class MttyService {
     return { devices, skipped };
   }
 
-  async remove(uuid: unknown): Promise<{ uuid: string }> {
+  /** Who has the device open (a VMM, the console's guest), for `mtty remove` to say what it waits for. */
+  describeDevice(uuid: unknown): { uuid: string; parent: string; type: string; state: string; openedBy: string | null } {
     const d = this.device(uuid);
-    this.closeSession(d.uuid);
-    await d.remove();
-    return { uuid: d.uuid };
+    return { uuid: d.uuid, parent: d.parent.name, type: d.type.id, state: d.state, openedBy: d.openedBy ?? null };
+  }
+
+  /**
+   * Remove a device, waiting (like the kernel's remove write) for its opener
+   * to close it; `timeoutMs`: EBUSY after that long, the device untouched.
+   * Its host lines are closed once it is gone (no socat outlives its port).
+   */
+  async remove(uuid: unknown, opts: { timeoutMs?: number } = {}): Promise<{ uuid: string; waitedFor: string | null }> {
+    const d = this.device(uuid);
+    const waitedFor = d.openedBy ?? null;
+    await d.remove(opts);
+    await this.hostLines.detachDevice(d.uuid);
+    return { uuid: d.uuid, waitedFor };
   }
 
   // ---- mdevctl-style definitions ---------------------------------------------------------
 
-  async define(args: { uuid?: string; type?: string; parent?: string; start?: StartPolicy; attrs?: Record<string, string>[]; configDir?: string }): Promise<Definition> {
+  async define(args: { uuid?: string; type?: string; parent?: string; start?: StartPolicy; attrs?: Record<string, string>[]; host?: Record<string, string>; configDir?: string }): Promise<Definition> {
+    const host = checkHostLines(args.host);
     const live = args.uuid !== undefined ? this.mtty.bus.device(checkUuid(args.uuid)) : undefined;
     // Like mdevctl: defining a running device without -t promotes it with its own type and parent.
     const type = args.type ?? live?.type.id;
@@ -222,6 +297,8 @@ export class MttyService {
       mdev_type: t.id,
       start: args.start ?? 'manual',
       attrs: args.attrs ?? [],
+      // mtty's own key; the store keeps keys mdevctl does not know ("extra") and writes them back.
+      ...(host ? { extra: { mtty_host: host } } : {}),
     };
     return this.store(args.configDir).define(def);
   }
@@ -275,8 +352,11 @@ export class MttyService {
    * transient device (random UUID unless given), `attrs` written in order. Without
    * one, `uuid` names a definition (EINVAL if it is defined on several parents
    * and no parent is given; ENOENT if not defined). EEXIST if it is running.
+   * Host lines: the definition's "mtty_host", overridden port by port by `host`;
+   * one that cannot be opened removes the device again.
    */
-  async startDevice(args: { uuid?: string; type?: string; parent?: string; attrs?: Record<string, string>[]; configDir?: string }): Promise<{ uuid: string; parent: string; type: string; defined: boolean }> {
+  async startDevice(args: { uuid?: string; type?: string; parent?: string; attrs?: Record<string, string>[]; host?: Record<string, string>; configDir?: string }): Promise<{ uuid: string; parent: string; type: string; defined: boolean }> {
+    const hostArg = checkHostLines(args.host);
     const uuid = args.uuid !== undefined ? checkUuid(args.uuid) : undefined;
     const def = uuid && args.type === undefined ? await this.store(args.configDir).get(uuid, args.parent) : undefined;
     if (args.type === undefined && !def) {
@@ -298,11 +378,16 @@ export class MttyService {
       }
     }
     const defined = !!def || (uuid !== undefined && (await this.store(args.configDir).list({ uuid, parent: t.parent.name })).length > 0);
+    // Host lines: the ones given now win over the definition's, port by port.
+    const stored = def ? checkHostLines(def.extra?.mtty_host) : undefined;
+    const host = stored || hostArg ? { ...stored, ...hostArg } : undefined;
+    await this.attachLines(d, host, def ? `mtty start (definition ${d.uuid})` : 'mtty start');
     return { uuid: d.uuid, parent: t.parent.name, type: t.id, defined };
   }
 
   async stopDevice(args: { uuid: string }): Promise<{ uuid: string }> {
-    return this.remove(args.uuid);
+    const r = await this.remove(args.uuid);
+    return { uuid: r.uuid };
   }
 
   /** What `mtty serve` does at start: start every "auto" definition, reporting failures instead of dying. */
@@ -325,35 +410,165 @@ export class MttyService {
     return { started, failed };
   }
 
-  // ---- guest views -----------------------------------------------------------------------
+  // ---- views: read the device as it is ----------------------------------------------------
 
   /**
-   * Run fn with the device plugged into a fresh guest model, then unplug and
-   * close it. Holding the device open between requests would make a sysfs
-   * `remove` block forever and lock out a vfio-user client (one opener at a
-   * time); the UART state lives in the device, so nothing is lost by closing.
-   * EBUSY while a VMM (vfio-user client) has the device open.
+   * `lspci -xxvv` of the device's config space as it is now: no guest is
+   * booted and nothing is written (a device no guest has programmed shows
+   * BAR0 0x00000001 and INTERRUPT_LINE 0). Slot and driver are the console
+   * guest's when one runs, else the kernel doc's 00:05.0 and none.
    */
-  withSession<T>(uuid: unknown, fn: (s: GuestSession) => T): T {
-    const d = this.device(uuid);
-    const s = new GuestSession(d.uuid, d.open());
-    this.sessions.set(d.uuid, s);
+  lspci(uuid: unknown): { text: string; guest: boolean } {
+    const d = this.mttyDevice(uuid);
+    const config = d.vendor.config.bytes().slice(0, 64);
+    const session = this.sessions.get(d.uuid);
+    const u32 = (o: number) => (config[o]! | (config[o + 1]! << 8) | (config[o + 2]! << 16) | (config[o + 3]! << 24)) >>> 0;
+    const fn: PciFunction = session
+      ? session.attached.fn
+      : {
+          // Only the fields formatLspci reads; `device` is never touched by it.
+          device: undefined as never,
+          domain: 0,
+          bus: 0,
+          slot: 5,
+          func: 0,
+          vendorId: u32(0) & 0xffff,
+          deviceId: u32(0) >>> 16,
+          bars: d.vendor.ports.map((_p, i) => ({ index: i, io: true, address: u32(0x10 + 4 * i) & ~3, size: 8 })),
+          irq: config[0x3c]!,
+          pin: config[0x3d]!,
+          driver: null,
+        };
+    return { text: formatLspci(fn, config), guest: !!session };
+  }
+
+  /**
+   * `setserial -g` for the device's ports: the console guest's own lines when
+   * one runs; else what config space says now (I/O base from BARn, IRQ from
+   * INTERRUPT_LINE), with no tty name because no guest has named the port.
+   */
+  setserial(uuid: unknown): { lines: string[]; guest: boolean; ports: { port: number; tty: string | null; iobase: number; irq: number; uart: string }[] } {
+    const d = this.mttyDevice(uuid);
+    const session = this.sessions.get(d.uuid);
+    if (session) {
+      const ports = session.attached.ports.map((p, i) => ({ port: i, tty: `/dev/${p.name}`, iobase: p.config.iobase, irq: p.config.irq, uart: p.type }));
+      return { lines: session.setserialLines(), guest: true, ports };
+    }
+    const cfg = d.vendor.config;
+    const irq = cfg.read(0x3c, 1);
+    const ports = d.vendor.ports.map((_p, i) => ({ port: i, tty: null, iobase: (cfg.read(0x10 + 4 * i, 4) & ~3) >>> 0, irq, uart: '16550A' }));
+    const lines = ports.map((p) => `BAR${p.port} (no guest tty), UART: ${p.uart}, Port: 0x${p.iobase.toString(16).padStart(4, '0')}, IRQ: ${p.irq}`);
+    return { lines, guest: false, ports };
+  }
+
+  /** The console guest's kernel log ([] when no console runs on the device). */
+  dmesg(uuid: unknown): { lines: string[]; guest: boolean } {
+    const d = this.mttyDevice(uuid);
+    const s = this.sessions.get(d.uuid);
+    return { lines: s ? [...s.machine.dmesg] : [], guest: !!s };
+  }
+
+  private portOf(d: MdevDevice<MttyDevice>, port: unknown, reg: unknown) {
+    const n = d.vendor.ports.length;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port >= n) fail('EINVAL', `port must be 0..${n - 1} for this device; got ${JSON.stringify(port)}`);
+    if (typeof reg !== 'number' || !Number.isInteger(reg) || reg < 0 || reg > 7) {
+      fail('EINVAL', `register must be 0..7 or one of ${Object.keys(REGISTER_NAMES).join(' ')}; got ${JSON.stringify(reg)}`);
+    }
+    return d.vendor.ports[port]!;
+  }
+
+  /** A register's value without its read side effects (Uart.peek): a view. */
+  regPeek(uuid: unknown, port: unknown, reg: unknown): number {
+    const d = this.mttyDevice(uuid);
+    return this.portOf(d, port, reg).uart.peek(reg as number);
+  }
+
+  /** An access that changes the chip is the opener's business: EBUSY while a VMM has the device. */
+  private checkPoke(d: MdevDevice<MttyDevice>): void {
+    const who = d.openedBy;
+    if (who !== undefined && who !== GuestSession.OPENER) fail('EBUSY', `mdev ${d.uuid} is open by ${who}; its registers are the VMM's (peek still works)`);
+  }
+
+  /** A read with the chip's side effects (RBR consumes a byte, LSR clears OE, IIR clears THRI), like inb. */
+  regRead(uuid: unknown, port: unknown, reg: unknown): number {
+    const d = this.mttyDevice(uuid);
+    const p = this.portOf(d, port, reg);
+    this.checkPoke(d);
+    return p.read(reg as number);
+  }
+
+  regWrite(uuid: unknown, port: unknown, reg: unknown, value: unknown): void {
+    const d = this.mttyDevice(uuid);
+    const p = this.portOf(d, port, reg);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xff) fail('EINVAL', `register value must be 0..255 (0x00-0xff); got ${JSON.stringify(value)}`);
+    this.checkPoke(d);
+    p.write(reg as number, value);
+  }
+
+  // ---- the console's guest ------------------------------------------------------------------
+
+  /** The device's guest session, booted on first use (EBUSY while a VMM holds the device). */
+  private async session(uuid: unknown): Promise<GuestSession> {
+    const d = this.mttyDevice(uuid);
+    const have = this.sessions.get(d.uuid);
+    if (have) return have;
+    let p = this.opening.get(d.uuid);
+    if (!p) {
+      p = Promise.resolve().then(() => new GuestSession(d, this.log));
+      this.opening.set(d.uuid, p);
+    }
     try {
-      return fn(s);
+      const s = await p;
+      this.sessions.set(d.uuid, s);
+      return s;
     } finally {
-      this.closeSession(d.uuid);
+      this.opening.delete(d.uuid);
     }
   }
 
-  closeSession(uuid: string): void {
+  /** Open a guest console on a port (the guest's 8250 driver opens /dev/ttySn; a pty joins the user to it). */
+  async consoleOpen(uuid: unknown, port: number, opts: { baud?: number } = {}): Promise<ConsoleInfo> {
+    // Checked before the guest boots: a bad port must not leave a booted guest's BARs behind.
+    const n = this.mttyDevice(uuid).vendor.ports.length;
+    if (!Number.isInteger(port) || port < 0 || port >= n) fail('EINVAL', `port must be 0..${n - 1} for this device; got ${port}`);
+    const s = await this.session(uuid);
+    const line = this.hostLines.holderOf(s.uuid, port);
+    try {
+      return await s.openConsole(port, { baud: opts.baud, hostLine: line ? line.spec : 'loopback' });
+    } catch (e) {
+      if (s.consoleCount === 0) await this.closeSession(s.uuid);
+      throw e;
+    }
+  }
+
+  consoleStatus(uuid: unknown, port: number, lease?: number): ConsoleCounters {
+    const id = checkUuid(uuid);
+    const s = this.sessions.get(id);
+    if (!s) fail('ENOENT', `no guest console on ${id}`);
+    const { line: _line, ...c } = s.counters(port, lease);
+    return c;
+  }
+
+  /** Close a console; the last one shuts the device's guest down (the device is closed, its state kept). */
+  async consoleClose(uuid: unknown, port: number, lease?: number): Promise<ConsoleCounters> {
+    const id = checkUuid(uuid);
+    const s = this.sessions.get(id);
+    if (!s) fail('ENOENT', `no guest console on ${id}`);
+    const c = await s.closeConsole(port, lease);
+    if (s.consoleCount === 0) await this.closeSession(id);
+    return c;
+  }
+
+  async closeSession(uuid: string): Promise<void> {
     const s = this.sessions.get(uuid);
     if (!s) return;
     this.sessions.delete(uuid);
-    s.close();
+    await s.close();
   }
 
-  /** Drop every guest session (devices stay); used at shutdown. */
-  close(): void {
-    for (const uuid of [...this.sessions.keys()]) this.closeSession(uuid);
+  /** Daemon shutdown: guests shut down, host lines closed (devices stay). */
+  async close(): Promise<void> {
+    for (const uuid of [...this.sessions.keys()]) await this.closeSession(uuid).catch(() => undefined);
+    await this.hostLines.closeAll();
   }
 }

@@ -8,7 +8,7 @@
  * banner, a test - has to be told instead of finding out from silence.
  */
 import type { BackendKind } from './spec.js';
-import type { HostUart, LineSettings } from './uart-port.js';
+import type { HostPort, LineSettings } from './uart-port.js';
 
 export type HostState = 'idle' | 'connected' | 'disconnected' | 'closed';
 
@@ -53,16 +53,21 @@ export interface HostBackend {
   /** Canonical spec text (formatSpec). */
   readonly spec: string;
   /**
-   * Open the host side, then take over the UART's host wiring. If opening
-   * fails the UART is left untouched and the MttyError is thrown.
+   * Open the host side, then take the port's line (port.takeForHost). If
+   * opening or taking fails (EBUSY: the line is held) the port is left
+   * untouched, the host side is closed again and the MttyError is thrown.
    */
-  attach(uart: HostUart): Promise<void>;
-  /** Release host resources and stop touching the UART (wiring is the caller's). */
+  attach(port: HostPort): Promise<void>;
+  /**
+   * Give the line back (synchronously, before the first await: the port loops
+   * back at once and can be taken by the next back-end) and release the host
+   * resources (socat, the device). Idempotent.
+   */
   close(): Promise<void>;
   /**
-   * Service the line now instead of at the next poll: deliver held RX bytes
-   * (call after the guest read RBR) and pick up changed line settings (call
-   * after an LCR/divisor write). Always safe and cheap.
+   * Service the line now: deliver held RX bytes the pace allows and pick up
+   * changed line settings. The port calls it through HostLink.onKick after
+   * RBR reads and IER..MCR writes; always safe and cheap.
    */
   kick(): void;
   status(): HostStatus;

@@ -1,11 +1,12 @@
 /**
  * Spec text -> an unopened back-end. Nothing is opened or spawned here, so a
  * bad spec fails with EINVAL before any side effect; opening happens in
- * attachBackend() where the UART is known.
+ * HostBackend.attach(port). `loopback` is no back-end: it is what a port does
+ * when nobody holds its line (src/control/host-lines.ts turns it into a detach).
  */
 import { realClock, type Clock } from '../clock/clock.js';
 import type { HostBackend } from './backend.js';
-import { LoopbackBackend } from './loopback.js';
+import { fail } from '../errors/errno.js';
 import { PtyBackend } from './pty.js';
 import { SerialPortBackend } from './serialport.js';
 import { formatSpec, parseSpec } from './spec.js';
@@ -25,7 +26,7 @@ export function createBackend(spec: string, opts: CreateBackendOptions = {}): Ho
   const text = formatSpec(parsed);
   switch (parsed.kind) {
     case 'loopback':
-      return new LoopbackBackend();
+      fail('EINVAL', "'loopback' is not a back-end to open: it is the port's own line when none is attached (detach instead)");
     case 'serialport':
       return new SerialPortBackend(text, parsed.path, parsed.baud, { clock, binding: opts.binding });
     case 'pty':

@@ -1,10 +1,10 @@
-/** Public surface of the host layer (what the daemon, the CLI and library users import). */
+/**
+ * Public surface of the host layer: back-ends that put a host stream on a
+ * port's line. Who holds which line is the control layer's record
+ * (src/control/host-lines.ts); a back-end only takes a port (HostPort).
+ */
 export { parseSpec, formatSpec, type BackendSpec, type BackendKind } from './spec.js';
 export { createBackend, type CreateBackendOptions } from './create.js';
-export { attachBackend, attachmentOf, type Attachment } from './attach.js';
 export type { HostBackend, HostEvent, HostStatus, HostState } from './backend.js';
-export { HostRegistry, type PortLineStatus, type HostRegistryOptions } from './registry.js';
-export { hostOps, hostAttachOp, hostDetachOp, hostStatusOp, type DeviceLookup, type HostDevice } from './control-op.js';
-export { MODEM_IN, MODEM_OUT, MODEM_CONNECTED, MODEM_DISCONNECTED, type HostUart, type LineSettings } from './uart-port.js';
+export { MODEM_IN, MODEM_OUT, MODEM_CONNECTED, MODEM_DISCONNECTED, charTimeNs, type HostPort, type HostLink, type LineSettings } from './uart-port.js';
 export { TX_BUFFER_LIMIT } from './stream-link.js';
-export { hostUartOf, isHostUart } from './port-adapter.js';

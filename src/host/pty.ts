@@ -47,7 +47,7 @@ export class PtyBackend extends StreamLink {
 
   constructor(spec: string, link: string | undefined, opts: PtyOptions) {
     super(spec, opts.clock);
-    this.link = link;
+    this.linkPath = link;
     this.socat = opts.socat ?? 'socat';
     this.startTimeoutMs = opts.startTimeoutMs ?? 5000;
   }
@@ -63,7 +63,7 @@ export class PtyBackend extends StreamLink {
   }
 
   protected async openHost(): Promise<void> {
-    if (this.link) await this.claimLink(this.link);
+    if (this.linkPath) await this.claimLink(this.linkPath);
     // We make the link ourselves once socat names the pty: socat's own link= is
     // created only after it prints "PTY is", so a caller could race it.
     const address = 'PTY,rawer';
@@ -103,13 +103,13 @@ export class PtyBackend extends StreamLink {
       child.on('error', onSpawnErr);
       child.on('exit', onEarlyExit);
     });
-    if (this.link) {
+    if (this.linkPath) {
       try {
-        await fs.symlink(this.path, this.link);
+        await fs.symlink(this.path, this.linkPath);
       } catch (e) {
         child.kill('SIGTERM');
         const code = (e as NodeJS.ErrnoException).code;
-        throw new MttyError(code === 'EEXIST' ? 'EBUSY' : 'EIO', `cannot create pty link ${this.link}: ${(e as Error).message}`);
+        throw new MttyError(code === 'EEXIST' ? 'EBUSY' : 'EIO', `cannot create pty link ${this.linkPath}: ${(e as Error).message}`);
       }
     }
     child.on('exit', (code, sig) => {
@@ -164,8 +164,8 @@ export class PtyBackend extends StreamLink {
 
   /** Remove the link if it still points at our pty (never someone else's newer link). */
   private async removeOwnLink(): Promise<void> {
-    if (!this.link || !this.path) return;
-    const target = await fs.readlink(this.link).catch(() => null);
-    if (target === this.path) await fs.unlink(this.link).catch(() => undefined);
+    if (!this.linkPath || !this.path) return;
+    const target = await fs.readlink(this.linkPath).catch(() => null);
+    if (target === this.path) await fs.unlink(this.linkPath).catch(() => undefined);
   }
 }

@@ -84,7 +84,7 @@ export class SerialPortBackend extends StreamLink {
   }
 
   protected async openHost(): Promise<void> {
-    const g = this.uart!.lineSettings;
+    const g = this.link!.lineSettings;
     const baud = this.openBaud ?? usableBaud(g) ?? 9600;
     const framing = { dataBits: g.dataBits, parity: g.parity, stopBits: g.stopBits };
     try {
@@ -208,7 +208,7 @@ export class SerialPortBackend extends StreamLink {
   protected override serviceHook(): void {
     const dev = this.device;
     if (!this.modemCtl || !dev || this.reopening) return;
-    const out = this.uart!.modemOutputs & (MODEM_OUT.DTR | MODEM_OUT.RTS);
+    const out = this.link!.modemOutputs & (MODEM_OUT.DTR | MODEM_OUT.RTS);
     if (out === this.lastOutputs) return;
     this.lastOutputs = out;
     dev.set({ dtr: (out & MODEM_OUT.DTR) !== 0, rts: (out & MODEM_OUT.RTS) !== 0 }, (err) => {

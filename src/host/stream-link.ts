@@ -1,5 +1,5 @@
 /**
- * The bridge between a Uart and a host byte stream, shared by the serialport
+ * The bridge between a port's HostLink and a host byte stream, shared by the serialport
  * and pty back-ends: TX batching, RX through the back-pressure pump, the
  * disconnect fallback, line-settings tracking and the service timer. The
  * subclasses only know how to open and close their kind of host side.
@@ -12,14 +12,15 @@
  *   - every TX byte is discarded and counted in status().txDiscarded;
  *   - bytes already received before the loss are still delivered;
  *   - a 'disconnected' event says what happened. Re-attaching a back-end
- *     (attachBackend) is the way back; there is no silent reconnect.
+ *     (`mtty host attach --force`) is the way back; there is no silent reconnect.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Clock } from '../clock/clock.js';
+import { MttyError } from '../errors/errno.js';
 import type { BackendKind } from './spec.js';
 import { HostEvents, type HostBackend, type HostEvent, type HostState, type HostStatus } from './backend.js';
 import { RxPump } from './rx-pump.js';
-import { MODEM_CONNECTED, MODEM_DISCONNECTED, type HostUart, type LineSettings } from './uart-port.js';
+import { MODEM_CONNECTED, MODEM_DISCONNECTED, type HostLink, type HostPort, type LineSettings } from './uart-port.js';
 
 /**
  * Guest TX is not flow-controlled (the model's THR drains at once), so a host
@@ -41,12 +42,13 @@ export abstract class StreamLink implements HostBackend {
   abstract readonly kind: BackendKind;
   readonly spec: string;
   protected readonly clock: Clock;
-  protected uart: HostUart | null = null;
+  /** The port's line while we hold it (null before attach and after close). */
+  protected link: HostLink | null = null;
   protected state: HostState = 'idle';
   protected readonly events = new HostEvents();
   protected readonly warnings: string[] = [];
   protected path: string | undefined;
-  protected link: string | undefined;
+  protected linkPath: string | undefined;
 
   private pump: RxPump | null = null;
   private input: Readable | null = null;
@@ -58,7 +60,6 @@ export abstract class StreamLink implements HostBackend {
   private txDiscarded = 0;
   private discardReported = false;
   private cancelService: (() => void) | null = null;
-  private txHook: ((byte: number) => void) | null = null;
   private lastSettings: string | null = null;
   private guestSettings: LineSettings | undefined;
 
@@ -79,29 +80,42 @@ export abstract class StreamLink implements HostBackend {
   /** Called on every service pass while connected (modem-output forwarding and the like). */
   protected serviceHook(): void {}
 
-  async attach(uart: HostUart): Promise<void> {
+  async attach(port: HostPort): Promise<void> {
     if (this.state !== 'idle') throw new Error(`${this.kind} back-end is single-use (state ${this.state})`);
-    this.uart = uart;
+    // Take the line first (EBUSY before anything is spawned or opened); the
+    // host side is opened with the guest's settings read through the link.
+    let link: HostLink;
+    try {
+      link = port.takeForHost((b) => this.transmit(b));
+    } catch (e) {
+      this.state = 'closed'; // single-use: a refused back-end is spent, nothing was opened
+      throw e;
+    }
+    this.link = link;
     this.pump = new RxPump(
-      uart,
+      link,
       this.clock,
       { pause: () => this.input?.pause(), resume: () => this.input?.resume() },
       (e) => this.fault(e),
     );
-    await this.openHost();
-    // Only now that the host side exists do we take the UART over: a failed
-    // open must leave the port exactly as it was.
     try {
-      uart.wiring = 'host'; // a managed port may refuse (EBUSY: someone else holds its host side)
+      await this.openHost();
     } catch (e) {
+      // A failed open leaves the port as it was: looping back.
       this.unbind?.();
       this.pump.clear();
-      await this.closeHost();
+      this.link = null;
+      link.release();
+      this.state = 'closed';
       throw e;
     }
-    this.txHook = (b) => this.transmit(b);
-    uart.onTransmit = this.txHook;
-    uart.setModemInputs(MODEM_CONNECTED);
+    if (link.released) {
+      // The device went away while the host side was opening.
+      await this.close();
+      throw new MttyError('ENODEV', `${this.spec}: the port's device was removed while its host side was opening`);
+    }
+    link.onKick = () => this.kick();
+    link.setModemInputs(MODEM_CONNECTED);
     this.state = 'connected';
     this.emit({ type: 'connected', message: `${this.spec}: connected${this.path ? ` (${this.path})` : ''}` });
     this.service();
@@ -150,7 +164,7 @@ export abstract class StreamLink implements HostBackend {
     this.txBatch = [];
     this.txDiscarded += dropped;
     try {
-      this.uart?.setModemInputs(MODEM_DISCONNECTED);
+      this.link?.setModemInputs(MODEM_DISCONNECTED);
     } catch (e) {
       this.fault(e);
       return;
@@ -247,9 +261,9 @@ export abstract class StreamLink implements HostBackend {
   }
 
   private checkSettings(): void {
-    const uart = this.uart;
-    if (!uart || this.state === 'closed') return;
-    const s = uart.lineSettings;
+    const link = this.link;
+    if (!link || this.state === 'closed') return;
+    const s = link.lineSettings;
     const key = settingsKey(s);
     if (key === this.lastSettings) return;
     const first = this.lastSettings === null;
@@ -274,8 +288,10 @@ export abstract class StreamLink implements HostBackend {
     this.cancelService = null;
     this.unbind?.();
     const dropped = this.pump?.clear() ?? 0;
-    // Only unhook what is ours: a newer back-end may already own the slot.
-    if (this.uart && this.uart.onTransmit === this.txHook) this.uart.onTransmit = null;
+    // The line goes back before anything is awaited: the port loops back at once
+    // and the next back-end can take it while socat is still exiting.
+    this.link?.release();
+    this.link = null;
     if (wasOpen) await this.closeHost();
     this.emit({
       type: 'closed',
@@ -289,7 +305,7 @@ export abstract class StreamLink implements HostBackend {
       spec: this.spec,
       state: this.state,
       ...(this.path !== undefined ? { path: this.path } : {}),
-      ...(this.link !== undefined ? { link: this.link } : {}),
+      ...(this.linkPath !== undefined ? { link: this.linkPath } : {}),
       rxBytes: this.pump?.delivered ?? 0,
       rxHeld: this.pump?.held ?? 0,
       rxPaused: this.pump?.paused ?? false,

@@ -1,25 +1,23 @@
 /**
- * The part of the `Uart` contract (docs/ARCHITECTURE.md) a host back-end
- * touches. Back-ends are typed against this structural subset instead of
- * importing the class so that they stay testable with any object that honours
- * the contract, and so that the host layer never reaches into register
- * internals it has no business with (a back-end is the wire, not the driver).
+ * What a host back-end works with: a port it can take (MttyPort from
+ * src/mtty), and the HostLink the port hands out. A back-end never touches
+ * the Uart itself: the link is the wire, the port keeps the chip's clock,
+ * timer and interrupts right (docs/host-backends.md).
  */
-import type { Wiring, LineSettings } from '../uart/uart.js';
+import type { LineSettings } from '../uart/uart.js';
+import type { HostLink } from '../mtty/port.js';
 import { MSR, MODEM_CONNECTED } from '../uart/registers.js';
 
 // Types only (erased at run time): the host layer stays free of the wasm module.
-export type { Wiring, LineSettings };
+export type { LineSettings, HostLink };
 export { MODEM_CONNECTED };
 
-export interface HostUart {
-  wiring: Wiring;
-  onTransmit: ((byte: number) => void) | null;
-  receiveMany(bytes: Uint8Array): number;
-  rxSpace(): number;
-  setModemInputs(bits: number): void;
-  readonly modemOutputs: number;
-  readonly lineSettings: LineSettings;
+/**
+ * A port whose line can be taken: MttyPort.takeForHost. EBUSY while another
+ * back-end holds it, ENODEV once its device is removed.
+ */
+export interface HostPort {
+  takeForHost(onTransmit: (byte: number) => void): HostLink;
 }
 
 /** MSR high-nibble input bits, as setModemInputs() takes them. */
@@ -33,11 +31,11 @@ export const MODEM_OUT = { DTR: 0x01, RTS: 0x02, OUT1: 0x04, OUT2: 0x08 } as con
 
 /**
  * Duration of one character on the wire in ns (start + data + parity + stop
- * bits at the guest's baud). The RX pump polls at this rate while the host
- * side is paused, which is the rate a real line could deliver the next byte.
- * The figure is the core's (LineSettings.charTimeNs, the one character-time
- * function); at a speed no line runs at (usableBaud: e.g. the mtty profile's
- * zeroed divisor) the same frame is timed at 9600 baud instead.
+ * bits at the guest's baud): the pace at which the RX pump lets host bytes
+ * into the FIFO (a real line delivers no faster). The figure is the core's
+ * (LineSettings.charTimeNs, the one character-time function); at a speed no
+ * line runs at (usableBaud: e.g. the mtty profile's zeroed divisor) the same
+ * frame is timed at 9600 baud instead.
  */
 export function charTimeNs(s: LineSettings): number {
   const t = usableBaud(s) === undefined ? (s.charTimeNs * s.baud) / 9600 : s.charTimeNs;

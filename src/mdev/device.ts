@@ -1,4 +1,4 @@
-import { fail } from '../errors/errno.js';
+import { fail, MttyError } from '../errors/errno.js';
 import type { VfioDevice } from '../vfio/api.js';
 import { VfioOpenHandle } from '../vfio/open-handle.js';
 import type { MdevParent } from './parent.js';
@@ -17,8 +17,11 @@ export class MdevDevice<V extends MdevVendorDevice = MdevVendorDevice> {
   state: MdevDeviceState = 'creating';
   private vendorDevice: V | null = null;
   private handle: VfioOpenHandle | null = null;
+  private opener: string | undefined;
   private closeWaiters: (() => void)[] = [];
   private removal: Promise<void> | null = null;
+  /** The close waiter that finishes a removal (dropped when a remove times out). */
+  private pendingRemove: (() => void) | null = null;
 
   constructor(
     readonly uuid: string,
@@ -44,6 +47,11 @@ export class MdevDevice<V extends MdevVendorDevice = MdevVendorDevice> {
     return this.handle !== null;
   }
 
+  /** Who has the device open, as given to open() (a VMM, the daemon's guest console); undefined when closed. */
+  get openedBy(): string | undefined {
+    return this.handle ? this.opener : undefined;
+  }
+
   /** The sysfs path of the device directory (under its parent). */
   get sysfsPath(): string {
     return `${this.parent.sysfsPath}/${this.uuid}`;
@@ -52,12 +60,13 @@ export class MdevDevice<V extends MdevVendorDevice = MdevVendorDevice> {
   /**
    * Open the VFIO device. EBUSY while another handle is open (a vfio group
    * has one user); ENODEV while the device is being removed or is gone.
+   * `opener` names the user for messages (EBUSY here, a waiting remove).
    */
-  open(): VfioDevice {
+  open(opener = 'a VFIO user'): VfioDevice {
     if (this.state !== 'active') {
       fail('ENODEV', `mdev ${this.uuid} is ${this.state === 'gone' ? 'removed' : 'being removed'}; it cannot be opened`);
     }
-    if (this.handle) fail('EBUSY', `mdev ${this.uuid} is already open; close the other handle first`);
+    if (this.handle) fail('EBUSY', `mdev ${this.uuid} is already open by ${this.opener}; close the other handle first`);
     const vendor = this.vendor;
     const handle = new VfioOpenHandle(vendor, () => {
       this.handle = null;
@@ -66,20 +75,43 @@ export class MdevDevice<V extends MdevVendorDevice = MdevVendorDevice> {
       for (const w of waiters) w();
     });
     this.handle = handle;
+    this.opener = opener;
     return handle;
   }
 
   /**
    * Remove the device. Resolves once it is gone: immediately when closed,
-   * otherwise when the opener closes it (the kernel's remove write blocks the
-   * same way). EAGAIN while a removal is already running, ENODEV when gone.
+   * otherwise when the opener (openedBy) closes it - the kernel's remove
+   * write blocks the same way (vfio_unregister_group_dev). EAGAIN while a
+   * removal is already running, ENODEV when gone.
+   * `timeoutMs`: give up waiting after that long with EBUSY; the device is
+   * then left active and open, exactly as before the call.
    */
-  remove(): Promise<void> {
+  remove(opts: { timeoutMs?: number } = {}): Promise<void> {
+    const ms = opts.timeoutMs;
+    if (ms !== undefined && (!(ms >= 0) || !Number.isFinite(ms))) return Promise.reject(new MttyError('EINVAL', `remove timeout must be a finite number of ms >= 0, got ${ms}`));
+    let removal: Promise<void>;
     try {
-      return this.beginRemove();
+      removal = this.beginRemove();
     } catch (e) {
       return Promise.reject(e);
     }
+    if (ms === undefined || !this.handle) return removal;
+    const who = this.opener;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.state !== 'removing' || !this.handle) return;
+        // Give up: the opener keeps its device, and nothing else changed.
+        this.closeWaiters = this.closeWaiters.filter((w) => w !== waiter && w !== this.pendingRemove);
+        this.pendingRemove = null;
+        this.state = 'active';
+        this.removal = null;
+        reject(new MttyError('EBUSY', `mdev ${this.uuid} is still open by ${who} after ${ms} ms; not removed`));
+      }, ms);
+      const waiter = () => clearTimeout(timer);
+      this.closeWaiters.unshift(waiter);
+      removal.then(resolve, reject);
+    });
   }
 
   /** Resolves when a removal already under way has finished (at once if none is running). */
@@ -94,7 +126,12 @@ export class MdevDevice<V extends MdevVendorDevice = MdevVendorDevice> {
       fail('EAGAIN', `mdev ${this.uuid} is ${this.state === 'creating' ? 'still being created' : 'already being removed'}; try again`);
     }
     this.state = 'removing';
-    const closed = this.handle ? new Promise<void>((resolve) => this.closeWaiters.push(resolve)) : Promise.resolve();
+    const closed = this.handle
+      ? new Promise<void>((resolve) => {
+          this.pendingRemove = resolve;
+          this.closeWaiters.push(resolve);
+        })
+      : Promise.resolve();
     this.removal = closed.then(() => this.finishRemove());
     return this.removal;
   }

@@ -1,20 +1,40 @@
 import type { Clock } from '../clock/clock.js';
 import { fail } from '../errors/errno.js';
 import type { PortUart } from './port-uart.js';
+import type { LineSettings } from '../uart/index.js';
 
-/** What a host back-end gets when it takes a port (wiring 'host'). */
+/**
+ * The one interface a host back-end (src/host: pty, serialport) gets when it
+ * takes a port's line with MttyPort.takeForHost(). Everything a back-end does
+ * to the port goes through it, so the port keeps its clock, timer and
+ * interrupt bookkeeping right (a host byte arms the character timeout and
+ * raises INTR exactly like a guest access would).
+ */
 export interface HostLink {
   /**
-   * Bytes arriving on the port's SIN; returns how many fit in the RX FIFO.
-   * Use this rather than uart.receive() so the character-timeout timer is armed.
+   * Bytes arriving on the port's SIN; returns how many fit in the RX FIFO
+   * (the rest are the caller's to hold: back-pressure, never overrun).
    */
   receive(bytes: Uint8Array): number;
-  /** Free RX FIFO entries, for back-pressure. */
+  /** Free RX FIFO entries (1 in 16450 mode), for back-pressure. */
   rxSpace(): number;
-  /** MSR inputs: CTS 0x10, DSR 0x20, RI 0x40, DCD 0x80. */
+  /** MSR inputs: CTS 0x10, DSR 0x20, RI 0x40, DCD 0x80 (PC16550D section 8.6.8). */
   setModemInputs(bits: number): void;
-  /** Give the port back: it loops back again, as mtty does. */
+  /** MCR outputs the far end sees: DTR 0x01, RTS 0x02, OUT1 0x04, OUT2 0x08. */
+  readonly modemOutputs: number;
+  /** The guest's speed and framing (divisor latch and LCR), for pacing and for the host device. */
+  readonly lineSettings: LineSettings;
+  /**
+   * Set by the back-end; the port calls it right after a guest access that
+   * can make room in the RX FIFO (an RBR read) or change the line (a write to
+   * IER/DLM, FCR, LCR or MCR), so held host bytes move at once instead of at
+   * the next poll. Called inside the access, before its interrupts are delivered.
+   */
+  onKick: (() => void) | null;
+  /** Give the port back: it loops back again, as mtty does. Idempotent. */
   release(): void;
+  /** True once released (by the holder, or because the device was removed). */
+  readonly released: boolean;
 }
 
 /**
@@ -139,6 +159,8 @@ export class MttyPort {
       if (value < 0) v = u.read(offset);
       else u.write(offset, value);
       if (synced || !wasTimed) this.rearm(wasTimed);
+      // RBR read (room in RX) or IER/DLM..MCR write (line settings, FIFO reset): the holder may move bytes.
+      if (this.host !== null && this.host.onKick !== null && (value < 0 ? offset === 0 : offset >= 1 && offset <= 4)) this.host.onKick();
       return v;
     } finally {
       this.leave();
@@ -166,8 +188,11 @@ export class MttyPort {
   }
 
   /**
-   * Hand the port to a host back-end: TX bytes go to `onTransmit` instead
-   * of looping back. EBUSY if another back-end holds it.
+   * Hand the port's line to a host back-end: TX bytes go to `onTransmit`
+   * instead of looping back, and RX comes from the returned link. EBUSY if
+   * another back-end holds it, ENODEV once the device is removed. Who holds
+   * which line is recorded by the control layer (src/control/host-lines.ts);
+   * the port only knows that it is held.
    */
   takeForHost(onTransmit: (byte: number) => void): HostLink {
     if (this.disposed) fail('ENODEV', `port ${this.index} belongs to a removed device`);
@@ -175,19 +200,36 @@ export class MttyPort {
     if (typeof onTransmit !== 'function') fail('EINVAL', 'takeForHost needs a function to receive transmitted bytes');
     this.uart.onTransmit = onTransmit;
     this.uart.wiring = 'host';
+    const port = this;
+    const live = (): void => {
+      if (port.host !== link) fail('ENODEV', 'this host link was released');
+    };
     const link: HostLink = {
+      onKick: null,
       receive: (bytes) => {
-        if (this.host !== link) fail('ENODEV', 'this host link was released');
+        live();
         return this.withUart((u) => u.receiveMany(bytes));
       },
       rxSpace: () => (this.host === link ? this.uart.rxSpace() : 0),
       setModemInputs: (bits) => {
-        if (this.host !== link) fail('ENODEV', 'this host link was released');
+        live();
         this.withUart((u) => u.setModemInputs(bits));
+      },
+      get modemOutputs() {
+        live();
+        return port.uart.modemOutputs;
+      },
+      get lineSettings() {
+        live();
+        return port.uart.lineSettings;
+      },
+      get released() {
+        return port.host !== link;
       },
       release: () => {
         if (this.host !== link) return;
         this.host = null;
+        link.onKick = null;
         if (this.disposed) return;
         this.uart.onTransmit = null;
         this.uart.wiring = 'loopback';

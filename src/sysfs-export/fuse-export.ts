@@ -13,7 +13,8 @@
  *  - each write(2) is one store; its errno is the writer's errno;
  *  - no entry can be created, removed or renamed (EACCES).
  * Entry and attribute cache timeouts are 0: a device created by any client
- * shows up at the next lookup.
+ * shows up at the next lookup; a removed one's cached entries are invalidated
+ * (FUSE notify) so the kernel gives its inodes back.
  *
  * Mounting needs /dev/fuse and either root (mount(2)) or the setuid
  * fusermount3 (Debian package fuse3). Never read the mount with synchronous fs
@@ -22,6 +23,7 @@
 import { createRequire } from 'node:module';
 import { MttyError } from '../errors/errno.js';
 import type { MdevBus } from '../mdev/bus.js';
+import type { MdevUevent } from '../mdev/uevent.js';
 import type { Sysfs } from '../mdev/sysfs.js';
 import type { SysfsNode } from '../mdev/sysfs-node.js';
 import { sysfsRoot } from '../mdev/sysfs-layout.js';
@@ -36,6 +38,8 @@ interface FuseAddon {
   mount(mountpoint: string, options: string, handler: (op: number, req: Req, ino: number, x: unknown, a: number, b: number) => void): MountHandle;
   unmount(h: MountHandle): void;
   unref(h: MountHandle): void;
+  /** Queue an entry invalidation (fuse_lowlevel_notify_inval_entry) to the addon's notify thread; returns at once. */
+  notifyInvalEntry?(h: MountHandle, parentIno: number, name: string): void;
   replyErr(r: Req, errno: number): void;
   replyEntry(r: Req, attr: Attr): void;
   replyAttr(r: Req, attr: Attr): void;
@@ -105,6 +109,9 @@ export class FuseSysfs {
   private readonly uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   private readonly gid = typeof process.getgid === 'function' ? process.getgid() : 0;
   private readonly time = Math.floor(Date.now() / 1000);
+  private readonly onUevent = (ev: MdevUevent) => {
+    if (ev.action === 'remove') this.invalidateGone(ev.devpath.slice(ev.devpath.lastIndexOf('/') + 1));
+  };
 
   private constructor(
     private readonly fuse: FuseAddon,
@@ -124,6 +131,23 @@ export class FuseSysfs {
     } catch (e) {
       const err = e as Error & { code?: string };
       throw new MttyError(err.code === 'EPERM' || err.code === 'EACCES' || err.code === 'ENOENT' ? err.code : 'EIO', `${err.message} (needs /dev/fuse and root or fusermount3)`);
+    }
+    opts.bus.on('uevent', this.onUevent);
+  }
+
+  /**
+   * A device named `name` is gone: tell the kernel to drop every cached entry of that name that no longer
+   * resolves (the bus link, the device directory, the type's `devices/` link), so it releases their inodes
+   * and FORGETs give the numbers back now, not at the next memory pressure. Correctness never depended on
+   * it (timeouts are 0); this is what keeps the table bounded by live devices.
+   */
+  private invalidateGone(name: string): void {
+    const h = this.handle;
+    if (!h || !this.fuse.notifyInvalEntry) return;
+    for (const [path] of this.inoOf) {
+      if (!path.endsWith(`/${name}`) || this.node(path)) continue;
+      const parent = this.inoOf.get(path.slice(0, path.length - name.length - 1));
+      if (parent !== undefined) this.fuse.notifyInvalEntry(h, parent, name);
     }
   }
 
@@ -149,6 +173,7 @@ export class FuseSysfs {
       const handle = this.handle;
       if (!handle) return;
       this.handle = null;
+      this.opts.bus.off('uevent', this.onUevent);
       for (const req of this.waiting) this.fuse.replyErr(req, E.ENODEV);
       this.waiting.clear();
       this.fuse.unmount(handle);

@@ -24,6 +24,7 @@ export interface CoreExports {
   uart_slot(h: number): number;
   slot_armed_offset(): number;
   slot_lsr_offset(): number;
+  slot_scr_offset(): number;
   slot_now_offset(): number;
   slot_deadline_offset(): number;
   uart_create(profile: number, wiring: number, modemInputs: number): number;
@@ -36,6 +37,7 @@ export interface CoreExports {
   uart_rx_space(h: number): number;
   uart_write_many(h: number, n: number): number;
   uart_read_many(h: number, max: number): number;
+  uart_write_read_many(h: number, n: number, max: number): number;
   uart_receive_many(h: number, n: number): number;
   uart_set_modem_inputs(h: number, bits: number): number;
   uart_modem_inputs(h: number): number;
@@ -202,6 +204,8 @@ export const ARMED_OFFSET: number = core.slot_armed_offset();
 
 /** Offset of the published LSR byte (assembly/published.ts): LSR if reading it has no side effect, else 0xFF. */
 export const LSR_OFFSET: number = core.slot_lsr_offset();
+/** SCR's byte in a slot: scratch storage only (16550 datasheet: no effect on the chip), read and written without a call. */
+export const SCR_OFFSET: number = core.slot_scr_offset();
 
 /** Offsets of the port's virtual time and of the running timeout's due time (f64 fields, assembly/timing.ts). */
 export const NOW_OFFSET: number = core.slot_now_offset();

@@ -5,7 +5,7 @@
  * disposed port, which becomes MttyError EINVAL here.
  */
 import { fail } from '../errors/errno.js';
-import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, ioState, createPort, heap, heapF64, ARMED_OFFSET, LSR_OFFSET, NOW_OFFSET, DEADLINE_OFFSET, IO_SIZE, type PortSink } from './core.js';
+import { core, sinks, afterCall, releaseHandle, withIo, claimIo, releaseIo, ioState, createPort, heap, heapF64, ARMED_OFFSET, LSR_OFFSET, SCR_OFFSET, NOW_OFFSET, DEADLINE_OFFSET, IO_SIZE, type PortSink } from './core.js';
 import { BASE_BAUD, MODEM_CONNECTED } from './registers.js';
 import { parseUartProfile, uartProfileByCode, DEFAULT_UART_PROFILE, type UartProfile, type UartProfileDefinition, type KnownUartProfile } from './profile.js';
 
@@ -42,6 +42,7 @@ const rawReceive = core.uart_receive;
 const rawWriteMany = core.uart_write_many;
 const rawReadMany = core.uart_read_many;
 const rawReceiveMany = core.uart_receive_many;
+const rawWriteReadMany = core.uart_write_read_many;
 
 /** Which batched entry point feed() calls (a direct call each: V8 inlines a known wasm callee, not one passed around). */
 const enum Feed {
@@ -85,6 +86,8 @@ export class Uart implements PortSink {
   private armedAt: number;
   /** Address of its published LSR byte (assembly/published.ts); -1 after dispose. */
   private lsrAt: number;
+  /** heap index of its SCR byte (scratch: no side effect in either profile, so no call). */
+  private scrAt: number;
   /**
    * The profile's definition, kept here: the core's profile changes only in
    * the profile setter and restoreState, which refresh it, so interrupt
@@ -94,6 +97,7 @@ export class Uart implements PortSink {
   /** heapF64 indexes of its virtual time and its timeout's due time. */
   private nowIx: number;
   private deadlineIx: number;
+  private lastStagedWritten = 0;
 
   onIrqLine: ((level: boolean) => void) | null = null;
   onIrqPulse: (() => void) | null = null;
@@ -106,6 +110,7 @@ export class Uart implements PortSink {
     const slot = core.uart_slot(handle);
     this.armedAt = slot + ARMED_OFFSET;
     this.lsrAt = slot + LSR_OFFSET;
+    this.scrAt = slot + SCR_OFFSET;
     this.nowIx = (slot + NOW_OFFSET) / 8;
     this.deadlineIx = (slot + DEADLINE_OFFSET) / 8;
   }
@@ -189,6 +194,12 @@ export class Uart implements PortSink {
 
   write(offset: number, value: number): void {
     if ((offset & 7) !== offset || (value & 0xff) !== value) this.bad(-2, `write ${offset}=${value}`);
+    if (offset === 7 && this.h !== 0) {
+      // SCR is plain storage in both profiles (assembly/regs.ts, mtty.ts): no
+      // side effect, no callback, nothing published changes, so no call.
+      heap[this.scrAt] = value;
+      return;
+    }
     const r = rawWrite(this.h, offset, value);
     afterCall();
     if (r < 0) this.bad(r, `write ${offset}=${value}`);
@@ -315,6 +326,51 @@ export class Uart implements PortSink {
       if (got > 0) out.set(buf.subarray(0, got), off);
       return got;
     });
+  }
+
+  /**
+   * The staging buffer for writeReadStaged: a view of the core's io buffer
+   * (IO_SIZE = 4096 bytes of wasm linear memory), so bytes put here reach the
+   * core without a copy. One buffer shared by all ports: fill it right before
+   * writeReadStaged and take the bytes read right after; any other batched
+   * call (writeMany, readMany, receiveMany on any port) reuses it. Re-read
+   * this getter after Uart.create (a new port may grow memory, which
+   * replaces the view). EBUSY inside a callback of a running batched call,
+   * whose bytes the buffer holds.
+   */
+  get stage(): Uint8Array {
+    if (ioState.busy) fail('EBUSY', `UART ${this.handle}: the staging buffer is held by a batched call in progress (called from its callback?)`);
+    return ioState.view;
+  }
+
+  /** Bytes written by the last writeReadStaged on this port. */
+  get stagedWritten(): number {
+    return this.lastStagedWritten;
+  }
+
+  /**
+   * writeMany(stage[0..n)) then readMany(up to max bytes into stage[0..)) in
+   * one core call, with exactly the effects of the two calls in sequence
+   * (THR writes as a driver does them, then RBR reads while LSR.DR). For a
+   * loopback-wired port (or MCR.LOOP) this moves a FIFO's worth out and back
+   * without copying through JS. Returns the bytes read (now at stage[0..));
+   * the bytes written are in stagedWritten. n, max: 0..4096, else EINVAL;
+   * EBUSY from inside a running batched call's callback; EINVAL after dispose.
+   */
+  writeReadStaged(n: number, max: number): number {
+    if (!(n >= 0 && n <= IO_SIZE && max >= 0 && max <= IO_SIZE) || (n | 0) !== n || (max | 0) !== max) this.bad(-2, `writeReadStaged(${n}, ${max})`);
+    if (ioState.busy) fail('EBUSY', `UART ${this.handle}: writeReadStaged from a callback of a running batched call`);
+    ioState.busy = true;
+    let r: number;
+    try {
+      r = rawWriteReadMany(this.h, n, max);
+    } finally {
+      ioState.busy = false;
+    }
+    afterCall();
+    if (r < 0) this.bad(r, 'writeReadStaged');
+    this.lastStagedWritten = r >>> 16;
+    return r & 0xffff;
   }
 
   /** Common tail of the single-chunk fast paths. */

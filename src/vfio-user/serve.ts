@@ -18,7 +18,7 @@ import { VfioUserServer } from './server.js';
 /** What the server needs of a device: MdevDevice fits. */
 export interface OpenableDevice {
   readonly uuid: string;
-  open(): VfioDevice;
+  open(opener?: string): VfioDevice;
 }
 
 /** What serveVfioUser needs of a bus: MdevBus fits. */
@@ -40,7 +40,8 @@ export interface AttachOptions {
 /** Serve one device on `socketPath` (0600). Close the returned server to stop. */
 export function attachVfioUser(device: OpenableDevice, socketPath: string, opts: AttachOptions = {}): VfioUserServer {
   const wrap = opts.wrap;
-  const open = wrap ? () => wrap(device.open(), device) : () => device.open();
+  const opener = `a vfio-user client on ${socketPath}`;
+  const open = wrap ? () => wrap(device.open(opener), device) : () => device.open(opener);
   return VfioUserServer.listen({ socketPath, open, name: device.uuid, log: opts.log, incompleteTimeoutMs: opts.incompleteTimeoutMs });
 }
 

@@ -39,11 +39,12 @@ let cached: QemuFound | null = null;
 
 export function findQemu(env: NodeJS.ProcessEnv = process.env): QemuFound {
   if (cached) return cached;
-  cached = find(env);
+  cached = locateQemu(env);
   return cached;
 }
 
-function find(env: NodeJS.ProcessEnv): QemuFound {
+/** findQemu without the cache, for a given environment (its PATH is the one searched). */
+export function locateQemu(env: NodeJS.ProcessEnv): QemuFound {
   const explicit = env.MTTY_QEMU;
   let path: string;
   if (explicit) {
@@ -51,9 +52,12 @@ function find(env: NodeJS.ProcessEnv): QemuFound {
     if (!existsSync(path)) return { ok: false, reason: `MTTY_QEMU=${explicit} does not exist` };
   } else {
     try {
-      path = execFileSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' }).trim();
+      path = execFileSync('/bin/sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8', env: { PATH: env.PATH ?? '' } }).trim();
     } catch {
-      return { ok: false, reason: 'MTTY_QEMU is not set and no qemu-system-x86_64 is on PATH' };
+      // Name the fix, not only the cause: a user following the README has the QEMU build beside the checkout.
+      const beside = resolve('../shared/qemu/bin/qemu-system-x86_64');
+      const hint = existsSync(beside) ? ` (there is one beside this checkout: MTTY_QEMU=${beside})` : ' (set MTTY_QEMU to a QEMU >= 10.1 built with vfio-user-pci)';
+      return { ok: false, reason: `MTTY_QEMU is not set and no qemu-system-x86_64 is on PATH${hint}` };
     }
   }
   const version = versionOf(path);
