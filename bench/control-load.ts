@@ -17,7 +17,7 @@ import { SocketClient } from '../src/control/client.js';
 import { median, percentile } from './measure.js';
 import type { BenchRow, BenchSection } from './run.js';
 
-const BIN = fileURLToPath(new URL('../../bin/mtty.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/mtty.cjs', import.meta.url));
 const PAIRS = 5;
 const SAMPLES = 200;
 

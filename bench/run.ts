@@ -14,6 +14,7 @@ import { loopbackSection } from './loopback.js';
 import { lifecycleSection } from './lifecycle.js';
 import { irqLatencySection } from './irq-latency.js';
 import { ptyInputSection } from './pty-input.js';
+import { cliStartupSection } from './cli-startup.js';
 import { vfioUserSection } from './vfio-user.js';
 import { vmSection } from './vm.js';
 import { controlLoadSection } from './control-load.js';
@@ -40,7 +41,7 @@ export interface BenchSection {
   run(log: (line: string) => void): Promise<BenchRow[]>;
 }
 
-export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection, controlLoadSection, ptyInputSection];
+export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection, controlLoadSection, ptyInputSection, cliStartupSection];
 /** Run only when named (`npm run bench -- vm`): they boot a real guest. */
 export const namedOnly: BenchSection[] = [vmSection];
 

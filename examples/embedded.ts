@@ -12,9 +12,8 @@
  *   node dist/examples/embedded.js
  */
 import { pathToFileURL } from 'node:url';
-import { loadMtty } from '../src/index.js';
-import { GuestMachine } from '../src/guest/index.js';
-import { InProcessClient, MttyService } from '../src/control/index.js';
+import { loadMtty, GuestMachine } from 'mtty';
+import { InProcessClient, MttyService } from 'mtty/control';
 
 export async function embeddedDemo(write: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
   // Level 1: library + guest model.

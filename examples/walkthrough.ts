@@ -17,10 +17,7 @@
  * type - the guest here is src/guest's model of the BIOS and Linux's 8250
  * driver, not a VM, and its lspci/setserial/dmesg output is computed by it.
  */
-import { loadMtty, ManualClock, type Clock, type LoadedMtty } from '../src/index.js';
-import { Uart } from '../src/uart/index.js';
-import { GuestMachine } from '../src/guest/index.js';
-import { VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_INTX_IRQ_INDEX } from '../src/vfio/uapi.js';
+import { loadMtty, ManualClock, GuestMachine, Uart, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_INTX_IRQ_INDEX, type Clock, type LoadedMtty } from 'mtty';
 import { pathToFileURL } from 'node:url';
 import { findUartProfile, UART_PROFILE_NAMES, type UartProfile } from '../src/uart/profile.js';
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
 
-const BIN = new URL('../../bin/mtty.js', import.meta.url).pathname;
+const BIN = new URL('../../bin/mtty.cjs', import.meta.url).pathname;
 const UUID = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';
 
 async function run(args: string[]) {

@@ -16,7 +16,7 @@ import { SocketClient } from '../src/control/client.js';
 import { ControlServer } from '../src/control/server.js';
 import { MttyService } from '../src/control/service.js';
 
-const BIN = fileURLToPath(new URL('../../bin/mtty.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/mtty.cjs', import.meta.url));
 const UUIDS = Array.from({ length: 12 }, (_, i) => `6a1e0000-0000-4000-8000-${String(i).padStart(12, '0')}`);
 
 let dir = '';

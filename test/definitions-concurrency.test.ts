@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { SocketClient } from '../src/control/index.js';
 import { MttyError } from '../src/errors/errno.js';
 
-const BIN = resolve(fileURLToPath(import.meta.url), '../../../bin/mtty.js');
+const BIN = resolve(fileURLToPath(import.meta.url), '../../../bin/mtty.cjs');
 const U = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';
 
 interface Served {

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { SocketClient, startDaemon } from '../src/control/index.js';
 import { DefinitionStore, parseDefinition } from '../src/control/definitions.js';
 
-const BIN = resolve(fileURLToPath(import.meta.url), '../../../bin/mtty.js');
+const BIN = resolve(fileURLToPath(import.meta.url), '../../../bin/mtty.cjs');
 const CHILD = fileURLToPath(new URL('./support/definitions-fs-child.js', import.meta.url));
 const U0 = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1000';
 const U1 = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';

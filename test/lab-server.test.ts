@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LAB_ROOT, startLabServer, type LabServer } from '../src/lab/server.js';
 import { resolveStatic } from '../src/lab/static-files.js';
-import { commands, parseLabArgs } from '../src/lab/cli.js';
+import { commands, parseLabArgs } from '../src/cli/lab.js';
 import { UsageError } from '../src/cli/types.js';
 import { MttyError } from '../src/errors/errno.js';
 

@@ -17,7 +17,7 @@ import { startDaemon, type DaemonOptions } from '../src/control/daemon.js';
 import { preparePrivateDir } from '../src/control/paths.js';
 import { MttyError } from '../src/errors/errno.js';
 
-const BIN = fileURLToPath(new URL('../../bin/mtty.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/mtty.cjs', import.meta.url));
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 let base = '';
 let n = 0;

@@ -268,7 +268,7 @@ test('the real mdevctl: start fails when the write to create fails (not only whe
   }
 });
 
-const BIN = fileURLToPath(new URL('../../bin/mtty.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/mtty.cjs', import.meta.url));
 
 /** `mtty serve` in its own process; resolves with its banner. */
 function serve(args: string[]): Promise<{ child: ChildProcess; banner: string }> {

@@ -7,7 +7,6 @@
  * for longer use the library (loadMtty) or MttyService + InProcessClient.
  */
 import { InProcessClient, SocketClient, type ControlTransport } from '../control/client.js';
-import { MttyService } from '../control/service.js';
 import { defaultSocketPath } from '../control/paths.js';
 import { resolve } from 'node:path';
 import { flag, optString, type Parsed } from './args.js';
@@ -25,7 +24,11 @@ export async function withTransport<T>(p: Parsed, fn: (t: ControlTransport) => P
   if (flag(p, 'embedded') && socket) throw new UsageError('--embedded and --socket exclude each other');
   let t: ControlTransport;
   if (injected && !flag(p, 'embedded') && !socket) t = await injected();
-  else if (flag(p, 'embedded')) t = new InProcessClient(await MttyService.start({ configDir: optString(p, 'config-dir') }));
+  else if (flag(p, 'embedded')) {
+    // Loaded only here: the service pulls in the device model and the wasm core.
+    const { MttyService } = await import('../control/service.js');
+    t = new InProcessClient(await MttyService.start({ configDir: optString(p, 'config-dir') }));
+  }
   else t = await SocketClient.connect(socket ?? defaultSocketPath());
   try {
     return await fn(t);

@@ -8,7 +8,7 @@ import { UsageError } from './types.js';
 import { CONNECT_OPTIONS, HOST_LINE_OPTION, HOST_LINE_USAGE, flag, hostLines, optString, parse } from './args.js';
 import { configDirArg, print, printJson, withTransport } from './connect.js';
 import type { DeviceEntry, TypeInfo } from '../control/service.js';
-import { UUID_RE } from '../control/definitions.js';
+import { isMdevUuid } from '../mdev/uuid.js';
 
 const CONNECT_USAGE = '  --socket PATH     control socket of a running `mtty serve`\n  --embedded        run in this process (no daemon; devices vanish on exit)\n  --json            machine-readable output';
 
@@ -68,7 +68,7 @@ export function dumpListJson(entries: DeviceEntry[], byUuid: boolean): string {
 /** A UUID given to an mdevctl verb: malformed is bad usage (exit 2), as mdevctl's argument parser says. */
 export function uuidOption(text: string | undefined, name = '--uuid'): string | undefined {
   if (text === undefined) return undefined;
-  if (!UUID_RE.test(text.toLowerCase())) throw new UsageError(`invalid value '${text}' for '${name} <UUID>': not a UUID (8-4-4-4-12 hex digits)`);
+  if (!isMdevUuid(text)) throw new UsageError(`invalid value '${text}' for '${name} <UUID>': not a UUID (8-4-4-4-12 hex digits)`);
   return text.toLowerCase();
 }
 

@@ -10,7 +10,7 @@
  */
 import type { CliCommand, CliIO } from './types.js';
 import { UsageError } from './types.js';
-import { CONNECT_OPTIONS, flag, optInt, parse } from './args.js';
+import { CONNECT_OPTIONS, flag, optInt, parse, type Parsed } from './args.js';
 import { print, printJson, withTransport } from './connect.js';
 import { fail } from '../errors/errno.js';
 import { registerName } from '../uart/registers.js';
@@ -45,6 +45,22 @@ export function registerOffset(text: string): number {
   throw new UsageError(`unknown register '${text}': use an offset 0-7 or one of ${NAMES_TEXT}`);
 }
 
+/**
+ * Offsets 0 and 1 are two registers each, chosen by LCR.DLAB (PC16550D table 2): a name that
+ * does not match the current DLAB would silently hit the other register, so it is EINVAL,
+ * naming the register the offset is now and the LCR write that selects the named one.
+ */
+async function checkDlabName(p: Parsed, uuid: string, port: number, r: number, regText: string, dir: 'r' | 'w'): Promise<void> {
+  const dlabWanted = DLAB_NAMES[regText.toLowerCase()];
+  if (dlabWanted === undefined) return;
+  const lcr = await withTransport(p, (t) => t.call<{ value: number }>('reg.peek', { uuid, port, reg: 3 }));
+  const dlab = (lcr.value & 0x80) !== 0;
+  if (dlab === dlabWanted) return;
+  const hex = (v: number) => `0x${v.toString(16).padStart(2, '0')}`;
+  fail('EINVAL', `${regText.toUpperCase()} is offset ${r} only while LCR.DLAB is ${dlabWanted ? 1 : 0}; LCR is ${hex(lcr.value)}, so offset ${r} is ${registerName(r, dir, dlab)} now` +
+    ` (set DLAB with: mtty reg ${uuid} ${port} lcr ${hex(dlabWanted ? lcr.value | 0x80 : lcr.value & 0x7f)})`);
+}
+
 const reg: CliCommand = {
   summary: 'peek at, read or write a UART register of a device port (peeks change nothing)',
   usage: USAGE,
@@ -65,26 +81,16 @@ const reg: CliCommand = {
     if (!uuid || portText === undefined || regText === undefined) throw new UsageError('need <uuid> <port> <reg>');
     const port = optInt(p, 'port', portText)!;
     const r = registerOffset(regText);
-    const dlabWanted = DLAB_NAMES[regText.toLowerCase()];
-    if (dlabWanted !== undefined) {
-      // Offsets 0 and 1 are two registers each, chosen by LCR.DLAB (PC16550D table 2): a name
-      // that does not match the current DLAB would silently hit the other register.
-      const lcr = await withTransport(p, (t) => t.call<{ value: number }>('reg.peek', { uuid, port, reg: 3 }));
-      const dlab = (lcr.value & 0x80) !== 0;
-      if (dlab !== dlabWanted) {
-        const now = registerName(r, valueText === undefined ? 'r' : 'w', dlab);
-        fail('EINVAL', `${regText.toUpperCase()} is offset ${r} only while LCR.DLAB is ${dlabWanted ? 1 : 0}; LCR is 0x${lcr.value.toString(16).padStart(2, '0')}, so offset ${r} is ${now} now` +
-          ` (set DLAB with: mtty reg ${uuid} ${port} lcr 0x${(dlabWanted ? lcr.value | 0x80 : lcr.value & 0x7f).toString(16).padStart(2, '0')})`);
-      }
-    }
     if (valueText !== undefined) {
       if (flag(p, 'consume')) throw new UsageError('--consume is for reads; a write always changes the chip');
       const value = number(valueText);
       if (!Number.isInteger(value) || value < 0 || value > 0xff) fail('EINVAL', `register value must be 0..255 (0x00-0xff); got '${valueText}'`);
+      await checkDlabName(p, uuid, port, r, regText, 'w');
       await withTransport(p, (t) => t.call('reg.write', { uuid, port, reg: r, value }));
       if (flag(p, 'json')) printJson(io, { uuid, port, reg: r, value });
       return 0;
     }
+    await checkDlabName(p, uuid, port, r, regText, 'r');
     const op = flag(p, 'consume') ? 'reg.read' : 'reg.peek';
     const res = await withTransport(p, (t) => t.call<{ value: number }>(op, { uuid, port, reg: r }));
     if (flag(p, 'json')) printJson(io, { uuid, port, reg: r, ...res });

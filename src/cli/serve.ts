@@ -12,7 +12,7 @@ import { mdevctlShellLine } from '../sysfs-export/index.js';
 const serve: CliCommand = {
   summary: 'run the mtty daemon (owns the devices; other verbs talk to it)',
   usage:
-    `usage: mtty serve [--socket PATH] [--ports N] [--profile ${PROFILE_CHOICES}] [--config-dir DIR] [--no-autostart] [--vfio-user DIR [--record FILE]] [--sysfs-root DIR [--sysfs-mode auto|fuse|mirror]]\n` +
+    `usage: mtty serve [--socket PATH] [--ports N] [--profile ${PROFILE_CHOICES}] [--config-dir DIR] [--no-autostart] [--vfio-user DIR [--record FILE]] [--sysfs-root DIR [--sysfs-mode auto|fuse|mirror]] [--driver FILE]...\n` +
     '  --socket PATH     control socket (default $XDG_RUNTIME_DIR/mtty/control.sock, else /tmp/mtty-$UID/control.sock)\n' +
     '  --ports N         size of the shared port pool (default 24, as MAX_MTTYS)\n' +
     `  --profile P       UART model: ${PROFILE_HELP}\n` +
@@ -26,7 +26,9 @@ const serve: CliCommand = {
     '                    (DIR/sys is the daemon\'s and is deleted on exit; DIR must be yours and not group/world-writable)\n' +
     '  --sysfs-mode M    auto (default): a FUSE mount where /dev/fuse works, so a refused write fails the writer\n' +
     '                    with its errno as in sysfs; else the plain mirror, where a refused write is only logged here.\n' +
-    '                    fuse: FUSE or fail; mirror: plain files (create/remove are FIFOs: no write is lost)',
+    '                    fuse: FUSE or fail; mirror: plain files (create/remove are FIFOs: no write is lost)\n' +
+    '  --driver FILE     also register the vendor driver in FILE (a module exporting register(bus, { clock }),\n' +
+    '                    e.g. dist/examples/countdown-timer.js); repeatable',
   async run(argv: string[], io: CliIO) {
     const p = parse(argv, {
       socket: { type: 'string' },
@@ -37,6 +39,7 @@ const serve: CliCommand = {
       'vfio-user': { type: 'string' },
       record: { type: 'string' },
       'sysfs-root': { type: 'string' },
+      driver: { type: 'string', multiple: true },
       'sysfs-mode': { type: 'string' },
     });
     const sysfsMode = optString(p, 'sysfs-mode') ?? 'auto';
@@ -57,6 +60,7 @@ const serve: CliCommand = {
       vfioUserDir: optString(p, 'vfio-user'),
       recordFile: optString(p, 'record'),
       sysfsRoot: optString(p, 'sysfs-root'),
+      drivers: (p.values.driver as string[] | undefined) ?? [],
       sysfsMode,
       log,
       onShutdownRequest: () => stop(),

@@ -110,14 +110,14 @@ const lspci: CliCommand = {
     if (!socketPath) throw new UsageError('missing --socket PATH');
     const { VfioUserClient } = await import('../vfio-user/client.js');
     const { qemuStartup } = await import('../vfio-user/qemu-startup.js');
-    const { formatLspci } = await import('../vfio-user/lspci.js');
+    const { formatStartupReport } = await import('../vfio-user/lspci.js');
     const client = VfioUserClient.connect(socketPath);
     try {
       const report = await qemuStartup(client, { intx: false });
       if (flag(p, 'json')) {
         io.stdout.write(JSON.stringify({ ...report, config: [...report.config] }, null, 2) + '\n');
       } else {
-        io.stdout.write(formatLspci(report, socketPath));
+        io.stdout.write(formatStartupReport(report, socketPath));
       }
       return 0;
     } finally {

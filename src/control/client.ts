@@ -11,6 +11,10 @@ import { LineSplitter, type ControlReply } from './protocol.js';
 import { builtinOps, type OpRegistry } from './ops.js';
 import type { MttyService } from './service.js';
 
+/**
+ * How a client calls the daemon's ops (`call(op, args)` resolves with the result or rejects with
+ * the MttyError the op failed with), whether over the socket or in-process.
+ */
 export interface ControlTransport {
   call<T = unknown>(op: string, args?: Record<string, unknown>): Promise<T>;
   close(): Promise<void>;
@@ -24,6 +28,11 @@ function isDirectory(path: string): boolean {
   }
 }
 
+/**
+ * A client of a running `mtty serve` on its UNIX socket (`SocketClient.connect(path)`; default
+ * path defaultSocketPath()). ENOENT when no daemon listens (EACCES when not ours), ECONNRESET when it goes away,
+ * EMSGSIZE for a reply over 1 MiB.
+ */
 export class SocketClient implements ControlTransport {
   private nextId = 1;
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -113,6 +122,10 @@ export class SocketClient implements ControlTransport {
   }
 }
 
+/**
+ * The daemon's ops run on an MttyService in this process, with arguments and results passed through
+ * JSON so that answers and errors are exactly what the socket would give (`mtty <verb> --embedded`).
+ */
 export class InProcessClient implements ControlTransport {
   readonly ops: OpRegistry;
 

@@ -6,17 +6,23 @@
  * and listen on the control socket.
  */
 import type { UartProfile } from '../uart/profile.js';
-import { serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
+import { native, serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
 import { TraceRecorder } from '../replay/record.js';
-import { fail } from '../errors/errno.js';
 import { mttyRecordingWrap } from '../mtty/record-target.js';
 import { SysfsExporter, type SysfsExportMode } from '../sysfs-export/index.js';
 import type { Clock } from '../clock/clock.js';
+import { fail } from '../errors/errno.js';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { builtinOps } from './ops.js';
 import { ControlServer, removeStaleSockets } from './server.js';
 import { MttyService, type MttyLibrary } from './service.js';
 import { defaultConfigDir, defaultRoot, defaultSocketPath, preparePrivateDir, storeDir } from './paths.js';
 
+/**
+ * Options of startDaemon: socket path, pool size, profile, clock, definitions directory, autostart,
+ * vfio-user socket directory, sysfs export root, an already loaded library, log, shutdown hook.
+ */
 export interface DaemonOptions {
   socketPath?: string;
   ports?: number;
@@ -38,8 +44,15 @@ export interface DaemonOptions {
   log?: (line: string) => void;
   /** A client sent the `shutdown` op. */
   onShutdownRequest?: () => void;
+  /**
+   * Vendor driver modules to register beside mtty (`mtty serve --driver FILE`): each
+   * exports `register(bus, { clock })` (see examples/countdown-timer.ts). EINVAL when a
+   * module has no such function; its own errors (EEXIST for a taken parent name) as thrown.
+   */
+  drivers?: readonly string[];
 }
 
+/** A running daemon: its server and service, what autostart did, the sysfs export, and close(). */
 export interface Daemon {
   server: ControlServer;
   service: MttyService;
@@ -49,8 +62,26 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
+/** Import a vendor driver module and let it register its parent on the daemon's bus. */
+async function registerDriverModule(file: string, bus: MttyLibrary['bus'], clock: Clock | undefined, log: (line: string) => void): Promise<void> {
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as { register?: unknown };
+  if (typeof mod.register !== 'function') fail('EINVAL', `${file} does not export register(bus, { clock }), so it is not a vendor driver module`);
+  const before = new Set(bus.parents.map((p) => p.name));
+  await (mod.register as (bus: MttyLibrary['bus'], ctx: { clock?: Clock }) => unknown)(bus, { clock });
+  const added = bus.parents.map((p) => p.name).filter((n) => !before.has(n));
+  log(`driver ${file}: registered ${added.length ? added.join(', ') : 'no parent'}`);
+}
+
+/**
+ * Start `mtty serve` in this process: load mtty (or use `library`), listen on the control socket
+ * (mode 0600, parent directory 0700), start "auto" definitions, and optionally serve vfio-user
+ * sockets and the sysfs export. EBUSY when another daemon already listens on the socket.
+ */
 export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   const log = opts.log ?? (() => undefined);
+  // Serving vfio-user needs the fd-passing addon: without it, refuse to start (ENOENT naming
+  // what to install) rather than fail later, once per device, in the log.
+  if (opts.vfioUserDir) native();
   const service = await MttyService.start({
     ports: opts.ports,
     profile: opts.profile,
@@ -60,6 +91,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
     library: opts.library,
     log,
   });
+  for (const file of opts.drivers ?? []) await registerDriverModule(file, service.mtty.bus, opts.clock, log);
   const store = service.store();
   if (opts.configDir === undefined && !opts.sysfsRoot) {
     // Definitions of mtty before the mdevctl layout ($XDG_CONFIG_HOME/mtty/<parent>/<uuid>) move in, once.

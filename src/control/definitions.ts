@@ -32,6 +32,7 @@ import { link, mkdir, open, readdir, readFile, rename, unlink, type FileHandle }
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { isMdevUuid, mdevUuid as checkUuid } from '../mdev/uuid.js';
 import { ERRNO, fail, MttyError, type ErrnoName } from '../errors/errno.js';
 
 /** mdevctl's start policy: "auto" (started when the parent appears, here when `mtty serve` starts) or "manual". */
@@ -52,16 +53,8 @@ export interface Definition {
   extra?: Record<string, unknown>;
 }
 
-/** A definition's file name: a UUID as mdevctl writes it (lower-case 8-4-4-4-12 hex). */
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** The UUID in lower case, or EINVAL naming the bad value. */
-export function checkUuid(uuid: unknown): string {
-  if (typeof uuid !== 'string' || !UUID_RE.test(uuid.toLowerCase())) {
-    fail('EINVAL', `not a UUID (8-4-4-4-12 hex digits): ${JSON.stringify(uuid)}`);
-  }
-  return uuid.toLowerCase();
-}
+/** The UUID check (a definition's file name, a CLI argument): src/mdev/uuid.ts is its one home. */
+export { checkUuid };
 
 /** Parent names become directory names: keep them to what sysfs allows and never a path. */
 export function checkParent(parent: string): string {
@@ -247,7 +240,7 @@ export class DefinitionStore {
         throw fsError(e, `reading ${join(this.dir, parent)}`);
       }
       // Only UUID-named files are definitions (mdevctl #52: stray files were parsed as configs).
-      for (const name of names.filter((n) => UUID_RE.test(n) && (uuid === undefined || n === uuid)).sort()) {
+      for (const name of names.filter((n) => isMdevUuid(n) && n === n.toLowerCase() && (uuid === undefined || n === uuid)).sort()) {
         const file = join(this.dir, parent, name);
         try {
           out.push(parseDefinition(await readFile(file, 'utf8'), name, parent));
@@ -461,7 +454,7 @@ export class DefinitionStore {
       if (parent === 'etc') continue; // our own store, when it lives under <old>
       let names: string[];
       try {
-        names = (await readdir(join(legacy.dir, parent))).filter((n) => UUID_RE.test(n));
+        names = (await readdir(join(legacy.dir, parent))).filter((n) => isMdevUuid(n) && n === n.toLowerCase());
       } catch {
         continue;
       }

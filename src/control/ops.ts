@@ -1,7 +1,7 @@
 /**
  * The control operations: a name -> handler table. Built-in ops cover every
- * CLI verb; other parts of the product add theirs with registerOp() (the host
- * back-end engineer replaces `host.attach`). A handler gets the request's
+ * CLI verb; the daemon adds the host-line ops to its own registry
+ * (OpRegistry.registerOp, replacing the `host.attach` placeholder). A handler gets the request's
  * args and the service, validates with the helpers below, and returns a JSON
  * value or throws an MttyError — the server turns either into a reply.
  */
@@ -114,19 +114,7 @@ export class OpRegistry {
   }
 }
 
-/** Ops added by other modules before a server starts; every new registry gets them. */
-const extensions = new Map<string, OpHandler>();
-
-/**
- * The extension point: register an op for every daemon started afterwards in
- * this process (and for --embedded runs). E.g. the host back-end module calls
- * registerOp('host.attach', ({uuid, port, spec}, {service}) => ...).
- */
-export function registerOp(name: string, handler: OpHandler): void {
-  new OpRegistry().registerOp(name, handler); // validates the name
-  extensions.set(name, handler);
-}
-
+/** The ops every daemon and --embedded run starts with (one fresh registry per server). */
 export function builtinOps(): OpRegistry {
   const r = new OpRegistry();
   r.registerOp('ping', () => ({ pid: process.pid, version: 1 }));
@@ -201,6 +189,5 @@ export function builtinOps(): OpRegistry {
     ctx.requestShutdown();
     return {};
   });
-  for (const [name, h] of extensions) r.registerOp(name, h);
   return r;
 }

@@ -12,18 +12,21 @@
  */
 import { MttyError, type ErrnoName } from '../errors/errno.js';
 
+/** One request line: `{"id": n, "op": "create", "args": {...}}`. */
 export interface ControlRequest {
   id: number | string | null;
   op: string;
   args: Record<string, unknown>;
 }
 
+/** An error as sent over the socket: errno name, number and the sentence (MttyError.toJSON). */
 export interface WireError {
   code: ErrnoName;
   errno: number;
   message: string;
 }
 
+/** One reply line: `{"id", "ok": true, "result"}` or `{"id", "ok": false, "error": WireError}`. */
 export type ControlReply =
   | { id: number | string | null; ok: true; result: unknown }
   | { id: number | string | null; ok: false; error: WireError };

@@ -95,7 +95,7 @@ export class ControlServer {
     return this.opts.socketPath;
   }
 
-  /** Add or replace an op on this server (see ops.ts registerOp for process-wide ones). */
+  /** Add or replace an op on this server only. */
   registerOp(name: string, handler: OpHandler): void {
     this.ops.registerOp(name, handler);
   }

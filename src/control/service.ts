@@ -18,7 +18,8 @@ import { GuestSession, type ConsoleCounters, type ConsoleInfo } from './guest-se
 import { HostLines } from './host-lines.js';
 import { formatSpec, parseSpec } from '../host/spec.js';
 import type { MttyDevice } from '../mtty/device.js';
-import { formatLspci, type PciFunction } from '../guest/index.js';
+import { lspciFunction } from '../guest/index.js';
+import { formatLspci, type LspciFunction } from '../pci/lspci.js';
 import { generateMdevUuid } from '../mdev/uuid.js';
 
 /** The parts of loadMtty()'s result the service uses. */
@@ -33,6 +34,9 @@ export interface MttyLibrary {
   device(uuid: string): MdevDevice<MttyDevice> | undefined;
 }
 
+/**
+ * Options of MttyService.start: pool size, profile, clock, definitions directory, an already loaded library.
+ */
 export interface ServiceOptions {
   ports?: number;
   profile?: UartProfile;
@@ -45,6 +49,9 @@ export interface ServiceOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * One row of `types` (mdevctl types): parent, type id, name, device_api, available_instances, description.
+ */
 export interface TypeInfo {
   parent: string;
   type: string;
@@ -107,6 +114,11 @@ function checkHostLines(host: unknown): Record<string, string> | undefined {
 /** Register names `mtty reg` takes, by offset (PC16550D table 2; DLAB picks DLL/DLM at 0/1). */
 export const REGISTER_NAMES: Readonly<Record<string, number>> = { rbr: 0, thr: 0, dll: 0, ier: 1, dlm: 1, iir: 2, fcr: 2, lcr: 3, mcr: 4, lsr: 5, msr: 6, scr: 7 };
 
+/**
+ * The daemon's operations on one mtty library (types, create, remove, list, define, start, stop,
+ * lspci, setserial, reg, sysfs); each fails with the MttyError the CLI prints. The socket server
+ * and InProcessClient both call these.
+ */
 export class MttyService {
   /** The guest console sessions, at most one per device (src/control/guest-session.ts). */
   private sessions = new Map<string, GuestSession>();
@@ -129,7 +141,7 @@ export class MttyService {
   static async start(opts: ServiceOptions = {}): Promise<MttyService> {
     let lib = opts.library;
     if (!lib) {
-      const { loadMtty } = await import('../index.js');
+      const { loadMtty } = await import('../mtty/load.js');
       lib = await loadMtty({ ports: opts.ports, profile: opts.profile, clock: opts.clock });
     }
     return new MttyService(lib, opts.configDir ?? defaultConfigDir(), opts.log);
@@ -422,24 +434,10 @@ export class MttyService {
     const d = this.mttyDevice(uuid);
     const config = d.vendor.config.bytes().slice(0, 64);
     const session = this.sessions.get(d.uuid);
-    const u32 = (o: number) => (config[o]! | (config[o + 1]! << 8) | (config[o + 2]! << 16) | (config[o + 3]! << 24)) >>> 0;
-    const fn: PciFunction = session
-      ? session.attached.fn
-      : {
-          // Only the fields formatLspci reads; `device` is never touched by it.
-          device: undefined as never,
-          domain: 0,
-          bus: 0,
-          slot: 5,
-          func: 0,
-          vendorId: u32(0) & 0xffff,
-          deviceId: u32(0) >>> 16,
-          bars: d.vendor.ports.map((_p, i) => ({ index: i, io: true, address: u32(0x10 + 4 * i) & ~3, size: 8 })),
-          irq: config[0x3c]!,
-          pin: config[0x3d]!,
-          driver: null,
-        };
-    return { text: formatLspci(fn, config), guest: !!session };
+    const fn: LspciFunction = session
+      ? lspciFunction(session.attached.fn)
+      : { name: '00:05.0', slot: 5, irq: config[0x3c]!, bars: d.vendor.ports.map((_p, i) => ({ index: i, size: 8 })), driver: null };
+    return { text: formatLspci(config, fn), guest: !!session };
   }
 
   /**

@@ -33,7 +33,15 @@ export const ERRNO = {
   EDQUOT: 122,
 } as const;
 
+/** An errno name mtty can fail with ('EINVAL', 'ENOSPC', ...); a key of ERRNO. */
 export type ErrnoName = keyof typeof ERRNO;
+
+/** The name of a Linux errno number ("EINVAL" for 22), or undefined for one mtty never uses. */
+export function errnoName(errno: number): ErrnoName | undefined {
+  return ERRNO_NAMES.get(errno);
+}
+
+const ERRNO_NAMES = new Map<number, ErrnoName>((Object.keys(ERRNO) as ErrnoName[]).map((k) => [ERRNO[k], k]));
 
 /** strerror(3) text, as `echo` would print it. */
 export const STRERROR: Record<ErrnoName, string> = {
@@ -84,6 +92,7 @@ export function fail(code: ErrnoName, message: string): never {
   throw new MttyError(code, message);
 }
 
+/** True when `e` is an MttyError (an errno-carrying failure from mtty). */
 export function isMttyError(e: unknown): e is MttyError {
   return e instanceof MttyError;
 }

@@ -6,7 +6,7 @@ export { GuestCpu, runConfigRoutine, isAccess, type GuestOp, type GuestAccess, t
 export { probePciSerial, probePciSerialRoutine, matchPciSerial, BOARDS, PCI_SERIAL_IDS } from './serial8250-pci.js';
 export { enumerate, enumerateRoutine, barSize, type EnumerateOptions } from './pci-enumerate.js';
 export { cfgBytes, cfgRead, cfgWrite, pciName, type PciFunction, type PciBar } from './pci-function.js';
-export { lspci, formatLspci, type LspciOptions } from './lspci.js';
+export { lspci, lspciFunction, type LspciOptions } from './lspci.js';
 export { InterruptController } from './interrupts.js';
 export { IoSpace } from './io-space.js';
 export { wireIntx, type IntxWire } from './vfio-intx.js';

@@ -16,6 +16,9 @@ import type { Serial8250Port } from './serial8250.js';
 import { legacySetserialLine, Tty, type LegacyPort } from './tty.js';
 import { wireIntx, type IntxWire } from './vfio-intx.js';
 
+/**
+ * Options of a GuestMachine: message style, dmesg hook, legacy ports, whether probing configures the UARTs.
+ */
 export interface GuestOptions {
   /** 'doc' prints the kernel doc's era of messages (no base_baud); 'current' today's. */
   style?: 'current' | 'doc';
@@ -27,6 +30,10 @@ export interface GuestOptions {
   configurePorts?: boolean;
 }
 
+/**
+ * What GuestMachine.attach() set up for one device: the PCI function the BIOS
+ * programmed, the 8250 ports 8250_pci probed, their /dev/ttyS ttys and the INTx wiring.
+ */
 export interface AttachedFunction {
   fn: PciFunction;
   ports: Serial8250Port[];

@@ -15,6 +15,11 @@ export interface LegacyPort {
   type: string;
 }
 
+/**
+ * /dev/ttySn as a guest program uses it: `open(termios)`, `write(text | bytes)`,
+ * `read(n)` resolves with bytes the interrupt handler received (it never polls the UART).
+ * EIO when not open.
+ */
 export class Tty {
   private buf: number[] = [];
   private waiters: { want: number; resolve: (b: Uint8Array) => void }[] = [];

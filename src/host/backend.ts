@@ -10,8 +10,15 @@
 import type { BackendKind } from './spec.js';
 import type { HostPort, LineSettings } from './uart-port.js';
 
+/**
+ * Where a back-end's line is: 'idle' (not attached), 'connected', 'disconnected' (host side gone), 'closed'.
+ */
 export type HostState = 'idle' | 'connected' | 'disconnected' | 'closed';
 
+/**
+ * What happened on a port's line, as told to listeners (HostBackend.onEvent): connected,
+ * disconnected (with reason), degraded (host refused a setting), settings, tx-discarded, closed.
+ */
 export type HostEvent =
   | { type: 'connected'; message: string }
   /** The host side went away by itself; the UART keeps running in its documented fallback. */
@@ -24,6 +31,9 @@ export type HostEvent =
   | { type: 'tx-discarded'; message: string }
   | { type: 'closed'; message: string };
 
+/**
+ * A back-end's status: kind, spec, state, pty/device path, byte counters (rx/tx, held, discarded), guest line settings, warnings.
+ */
 export interface HostStatus {
   kind: BackendKind;
   spec: string;
@@ -48,6 +58,11 @@ export interface HostStatus {
   warnings: string[];
 }
 
+/**
+ * The far end of one port's serial line (loopback, a host serial device, a pty): it moves
+ * bytes between host resources and the UART, flow-controlled (RX pauses when the FIFO is full),
+ * and reports line events. Create with createBackend(), attach with attachBackend().
+ */
 export interface HostBackend {
   readonly kind: BackendKind;
   /** Canonical spec text (formatSpec). */

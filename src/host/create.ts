@@ -11,6 +11,7 @@ import { PtyBackend } from './pty.js';
 import { SerialPortBackend } from './serialport.js';
 import { formatSpec, parseSpec } from './spec.js';
 
+/** Options of createBackend: clock for polling, a serialport binding (tests), the socat path. */
 export interface CreateBackendOptions {
   /** Time source for the RX poll and settings poll (default realClock; tests: ManualClock). */
   clock?: Clock;
@@ -20,6 +21,11 @@ export interface CreateBackendOptions {
   socat?: string;
 }
 
+/**
+ * Build an unopened back-end from spec text (EINVAL for a bad spec; nothing is opened or
+ * spawned). Open it on a port with attachBackend(). `pty` needs socat on PATH; `serialport`
+ * opens the device with the serialport package.
+ */
 export function createBackend(spec: string, opts: CreateBackendOptions = {}): HostBackend {
   const parsed = parseSpec(spec);
   const clock = opts.clock ?? realClock;

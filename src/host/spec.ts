@@ -13,17 +13,25 @@
  */
 import { fail } from '../errors/errno.js';
 
+/**
+ * A parsed host back-end spec: `loopback`, `serialport:<path>[,<baud>]` (baud in bit/s), `pty[:<link>]`.
+ */
 export type BackendSpec =
   | { kind: 'loopback' }
   | { kind: 'serialport'; path: string; baud?: number }
   | { kind: 'pty'; link?: string };
 
+/** The kind of a back-end: 'loopback' | 'serialport' | 'pty'. */
 export type BackendKind = BackendSpec['kind'];
 
 /** Speeds outside this range are not UART speeds any host driver accepts. */
 const MIN_BAUD = 50;
 const MAX_BAUD = 4_000_000;
 
+/**
+ * Parse a back-end spec (see BackendSpec) without opening anything; EINVAL names what is wrong
+ * (unknown kind, empty path, baud outside 50..4000000).
+ */
 export function parseSpec(spec: unknown): BackendSpec {
   if (typeof spec !== 'string' || spec.trim() === '') {
     fail('EINVAL', `host spec must be a non-empty string (loopback, serialport:<path>[,baud], pty[:<link>]); got ${JSON.stringify(spec)}`);

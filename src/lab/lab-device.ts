@@ -16,7 +16,8 @@ import type { MttyDevice } from '../mtty/device.js';
 import type { VfioDevice } from '../vfio/api.js';
 import { VFIO_PCI_CONFIG_REGION_INDEX, regionOffset } from '../vfio/uapi.js';
 import { GuestMachine, type AttachedFunction, type GuestAccess, type GuestRoutine, type Termios } from '../guest/index.js';
-import { formatLspci } from '../guest/lspci.js';
+import { formatLspci } from '../pci/lspci.js';
+import { lspciFunction } from '../guest/lspci.js';
 import { lspciHexDump } from '../pci/lspci-dump.js';
 import { hex2 } from '../uart/decode.js';
 import { registerName } from '../uart/registers.js';
@@ -236,8 +237,8 @@ export class LabDevice {
   lspciText(): string {
     const bytes = this.configBytes();
     const a = this.attached;
-    const head = a ? formatLspci(a.fn, bytes, { physicalSlot: false }).split('\n').filter((l) => l && !/^[0-9a-f]{2}: /.test(l)) : ['(the BIOS has not enumerated the device yet)'];
-    return [...head, lspciHexDump(bytes, 16)].join('\n');
+    if (!a) return ['(the BIOS has not enumerated the device yet)', lspciHexDump(bytes, 16)].join('\n');
+    return formatLspci(bytes, lspciFunction(a.fn), { physicalSlot: false, hexLines: 16 }).trimEnd();
   }
 
   // ---- the student's hands: the inspector's tools ------------------------------------------

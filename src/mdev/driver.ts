@@ -37,6 +37,14 @@ export interface MdevVendorDevice extends VfioDevice {
   release(): void;
 }
 
+/**
+ * A vendor driver as the mdev core sees it (struct mdev_driver + mdev_parent in
+ * drivers/vfio/mdev): its types (mdev_supported_types), available_instances per type,
+ * `probe` building the device for a new mdev (the create callback: reserve resources or
+ * throw, e.g. ENOSPC), and extra sysfs attributes per device. The device it returns is an
+ * MdevVendorDevice: open/read/write/ioctl are its VfioDevice methods, release its `release()`.
+ * Register it with `bus.registerParent(placement, driver)`; see examples/countdown-timer.ts.
+ */
 export interface MdevDriver<V extends MdevVendorDevice = MdevVendorDevice> {
   /** `device_api` of every type ("vfio-pci"). */
   readonly deviceApi: string;

@@ -26,6 +26,30 @@ export function parseMdevUuid(text: string): string {
   if (bytes < UUID_STRING_LEN || bytes > UUID_STRING_LEN + 1) {
     fail('EINVAL', `a UUID is 36 characters (37 with a trailing newline); got ${bytes} bytes`);
   }
+  return checkUuidChars(text);
+}
+
+/**
+ * An mdev UUID used as a name (a CLI argument, a definition's file name, a
+ * JSON field): exactly the 36 characters, no newline; the same character
+ * check as `create`. Returns it in lower case; EINVAL otherwise.
+ */
+export function mdevUuid(value: unknown): string {
+  if (typeof value !== 'string' || value.length !== UUID_STRING_LEN) {
+    fail('EINVAL', `not a UUID (8-4-4-4-12 hex digits): ${JSON.stringify(value)}`);
+  }
+  return checkUuidChars(value);
+}
+
+/** True when `text` is exactly a 36-character UUID as mdevUuid() accepts it (no errors thrown). */
+export function isMdevUuid(text: string): boolean {
+  return text.length === UUID_STRING_LEN && UUID_SHAPE.test(text);
+}
+
+const UUID_SHAPE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** guid_parse's check of the first 36 characters; returns them in lower case. */
+function checkUuidChars(text: string): string {
   for (let i = 0; i < UUID_STRING_LEN; i++) {
     const ch = text[i];
     if (DASH_POSITIONS.has(i)) {

@@ -11,6 +11,9 @@ import { MttyDriver } from './driver.js';
 import type { UartFactory, UartProfile } from './port-uart.js';
 import { parseUartProfile, DEFAULT_UART_PROFILE } from '../uart/profile.js';
 
+/**
+ * Options of loadMtty: pool size (ports), UART profile, clock, a shared bus, parent name, RESET flag, UART factory.
+ */
 export interface LoadMttyOptions {
   /** Size of the shared port pool (MAX_MTTYS), default 24. */
   ports?: number;
@@ -28,6 +31,9 @@ export interface LoadMttyOptions {
   createUart?: UartFactory;
 }
 
+/**
+ * The loaded mtty parent: its bus, parent, sysfs facade and driver, a typed device lookup, and unload (rmmod).
+ */
 export interface LoadedMtty {
   bus: MdevBus;
   parent: MdevParent<MttyDevice>;

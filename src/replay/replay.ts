@@ -15,6 +15,9 @@ import { DEFAULT_UART_PROFILE } from '../uart/profile.js';
 import { describeRegister } from '../uart/registers.js';
 import { traceDevices, type Trace, type TraceEvent } from './trace.js';
 
+/**
+ * A read replayed: trace line, offset, the value the model returned and the one the trace expected, decoded text.
+ */
 export interface ReplayRead {
   line: number;
   offset: number;
@@ -23,11 +26,15 @@ export interface ReplayRead {
   text: string;
 }
 
+/** A difference between the model and the trace: trace line and a sentence. */
 export interface ReplayMismatch {
   line: number;
   message: string;
 }
 
+/**
+ * What replayTrace found: every read, the mismatches (reads and INTR levels), access and IRQ-change counts.
+ */
 export interface ReplayResult {
   /** The DEVICE column replayed ('' for a single-UART trace without one). */
   device: string;
@@ -41,6 +48,7 @@ export interface ReplayResult {
   irqChecked: boolean;
 }
 
+/** Options of replayTrace: the UART profile to replay against (default 'pc16550d'). */
 export interface ReplayOptions {
   /** Overrides the trace's '# port ... profile=' (default pc16550d). */
   profile?: UartProfile;

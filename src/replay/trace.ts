@@ -43,6 +43,7 @@ export function traceDevices(trace: Trace): string[] {
   return [...seen];
 }
 
+/** A parsed register trace: its file name and events in order. */
 export interface Trace {
   file: string;
   events: TraceEvent[];
@@ -79,6 +80,10 @@ function parseNumber(tok: string): number | null {
   return null;
 }
 
+/**
+ * Parse a register trace (the native R/W format or QEMU `-trace serial_*` logs, see the
+ * file header). `file` names the input in errors. Throws TraceError (file, line, message).
+ */
 export function parseTrace(text: string, file: string): Trace {
   const events: TraceEvent[] = [];
   let qemuId: string | null = null;

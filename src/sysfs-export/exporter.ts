@@ -27,7 +27,7 @@ import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MdevBus } from '../mdev/bus.js';
 import type { Sysfs } from '../mdev/sysfs.js';
-import { preparePrivateDir } from '../control/paths.js';
+import { preparePrivateDir } from '../fs/private-dir.js';
 import { AttrWatcher } from './attr-watcher.js';
 import { FuseSysfs } from './fuse-export.js';
 import { valueForLog } from './write-value.js';

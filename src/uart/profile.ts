@@ -21,6 +21,7 @@ import { fail } from '../errors/errno.js';
  */
 export type IrqStyle = 'level' | 'pulse';
 
+/** One UART profile, the single definition of it (name, interrupt style, reset values and quirks): src/uart/profile.ts. */
 export interface UartProfileDefinition {
   /** The name users type (--profile, loadMtty({ profile }), the lab's ?profile=). */
   readonly name: string;

@@ -10,7 +10,9 @@ import { BASE_BAUD, MODEM_CONNECTED } from './registers.js';
 import { parseUartProfile, uartProfileByCode, DEFAULT_UART_PROFILE, type UartProfile, type UartProfileDefinition, type KnownUartProfile } from './profile.js';
 
 export type { UartProfile, UartProfileDefinition };
+/** Where transmitted bytes go: 'loopback' back into the own RX FIFO (mtty.c), 'host' to `onTransmit`. */
 export type Wiring = 'host' | 'loopback';
+/** Options of Uart.create: profile, wiring, modem inputs (MSR high nibble bits), OUT2 gating of INTR. */
 export interface UartOptions {
   profile?: UartProfile;
   wiring?: Wiring;
@@ -18,6 +20,9 @@ export interface UartOptions {
   /** PC-board OUT2 gating of INTR (addition to the contract; default false). */
   out2Gate?: boolean;
 }
+/**
+ * The line as the guest programmed it: divisor (DLL/DLM), baud (bit/s, 115200 / divisor), data bits, parity and stop bits from LCR.
+ */
 export interface LineSettings {
   divisor: number;
   baud: number;
@@ -77,6 +82,14 @@ function copyOut(out: Uint8Array, buf: Uint8Array, n: number): void {
   else for (let i = 0; i < n; i++) out[i] = buf[i]!;
 }
 
+/**
+ * One 16550A UART (PC16550D datasheet), running in the shared WebAssembly core.
+ * `read(offset)`/`write(offset, value)` are register accesses at offsets 0..7 with the chip's
+ * side effects; `peek` reads without them. `receive(byte)` is a byte arriving on SIN;
+ * `advance(ns)` moves its clock for the character timeout (4 character times, ns).
+ * INTR is reported through `onIrqLine` (level) or `onIrqPulse` (profile 'mtty').
+ * Bad arguments and a disposed UART throw MttyError EINVAL; ENOMEM when the core is full.
+ */
 export class Uart implements PortSink {
   /** Slot of this port in the core's table (stays readable after dispose). */
   readonly handle: number;

@@ -10,7 +10,7 @@
  * and the caller keeps its own copy (e.g. to read the interrupt counter).
  */
 import { EventEmitter } from 'node:events';
-import { ERRNO, MttyError, isMttyError, type ErrnoName } from '../errors/errno.js';
+import { ERRNO, MttyError, errnoName, isMttyError, type ErrnoName } from '../errors/errno.js';
 import type { DeviceInfo, IrqInfo, RegionInfo } from '../vfio/api.js';
 import { Channel } from './channel.js';
 import { isNativeError, native } from './native.js';
@@ -34,17 +34,20 @@ import {
 } from './protocol.js';
 import { decodeVersion, encodeVersion, qemuCapabilities, type Capabilities, type VersionPayload } from './version.js';
 
+/** Per-request options of VfioUserClient: fds to pass with the message (SCM_RIGHTS), no-reply flag. */
 export interface RequestOptions {
   fds?: readonly number[];
   /** Set the no-reply flag; the promise resolves once the message is queued. */
   noReply?: boolean;
 }
 
+/** VFIO_USER_DEVICE_GET_REGION_INFO's reply: the VFIO region info plus the capability chain offset. */
 export interface RegionInfoReply extends RegionInfo {
   argsz: number;
   capOffset: number;
 }
 
+/** A VFIO_USER_DEVICE_SET_IRQS request: flags, index, start, count, and eventfds or booleans. */
 export interface SetIrqsRequest {
   flags: number;
   index: number;
@@ -70,13 +73,18 @@ interface Pending {
 
 /** An errno from a reply (or a socket error) as the MttyError a caller can test. */
 export function errnoError(errno: number, what: string): MttyError {
-  const name = (Object.keys(ERRNO) as ErrnoName[]).find((k) => ERRNO[k] === errno);
+  const name = errnoName(errno);
   if (name) return new MttyError(name, what);
   const e = new MttyError('EIO', `${what} (errno ${errno})`);
   Object.defineProperty(e, 'errno', { value: errno });
   return e;
 }
 
+/**
+ * A vfio-user client (the QEMU side of the protocol, docs/vfio-user.md): `connect(path)`, version
+ * negotiation, device/region/IRQ info, region reads/writes (bytes), SET_IRQS with eventfds. A reply
+ * with an error becomes the MttyError of that errno. Needs the native addon.
+ */
 export class VfioUserClient extends EventEmitter {
   private readonly channel: Channel;
   private readonly pending = new Map<number, Pending>();

@@ -1,6 +1,7 @@
 /**
- * vfio-user for mtty: serve mdevs to QEMU's `vfio-user-pci` over UNIX
- * sockets, and a client that speaks the same protocol. See docs/vfio-user.md.
+ * `mtty/vfio-user`: serve mdevs to QEMU's `vfio-user-pci` over UNIX sockets,
+ * and a client that speaks the same protocol (and replays QEMU's start-up).
+ * Needs the native addon (fd passing); see docs/vfio-user.md.
  */
 export { attachVfioUser, serveVfioUser } from './serve.js';
 export type { OpenableDevice, VfioUserBus, VfioUserService, ServeOptions, AttachOptions } from './serve.js';
@@ -10,5 +11,5 @@ export { VfioUserClient, errnoError } from './client.js';
 export type { RegionInfoReply, SetIrqsRequest, RequestOptions } from './client.js';
 export { qemuStartup, qemuShutdown } from './qemu-startup.js';
 export type { StartupReport, StartupOptions } from './qemu-startup.js';
-export { native } from './native.js';
-export { CMD, commandName } from './protocol.js';
+export { formatStartupReport } from './lspci.js';
+export { native, NO_ADDON_ENV, type NativeAddon } from './native.js';

@@ -8,6 +8,9 @@
  * with one clear sentence instead of a stack trace.
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { MttyError } from '../errors/errno.js';
 
 export interface RecvResult {
@@ -35,6 +38,10 @@ export type PollHandle = { readonly __poll: unique symbol };
 export const POLL_READABLE = 1;
 export const POLL_WRITABLE = 2;
 
+/**
+ * The native addon's calls (native/vfio_user_native.c): UNIX sockets with SCM_RIGHTS, eventfds,
+ * libuv readiness polls. Errors are thrown as Node-style system errors (code, errno, syscall).
+ */
 export interface NativeAddon {
   listen(path: string, backlog?: number): number;
   /** probe: non-blocking; -1 when the listener's backlog is full (alive but busy). */
@@ -74,26 +81,65 @@ export function isNativeError(e: unknown): e is NativeError {
 
 let cached: NativeAddon | undefined;
 
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'mtty') return dir + sep;
+    } catch {
+      // not here: go up
+    }
+    const up = dirname(dir);
+    if (up === dir) return fileURLToPath(new URL('../../../', import.meta.url));
+    dir = up;
+  }
+}
+
+/** Set to 1 to behave as if the addon were absent (tests of a machine without a C toolchain). */
+export const NO_ADDON_ENV = 'MTTY_NO_ADDON';
+
+/** The addon's file name (binding.gyp target vfio_user_native; the package also builds mtty_fuse). */
+const ADDON_FILE = 'vfio_user_native.node';
+
 /**
- * The addon, from build/Release (node-gyp's output at the package root).
- * From dist/src/vfio-user/native.js the root is three levels up.
+ * The addon, by its own file name (binding.gyp has two targets, so "the first
+ * .node in the folder", node-gyp-build's rule, could be the FUSE addon):
+ * build/Release or build/Debug at the package root (`node-gyp rebuild`, which
+ * `npm install` runs through node-gyp-build when no prebuilt binary loads),
+ * else prebuilds/<platform>-<arch>/ (scripts/prebuild.mjs, run at pack time).
+ * The package root is the nearest folder above this file whose package.json
+ * is mtty's (dist/src/vfio-user/ when built, src/vfio-user/ when run from source).
+ * Loaded on first use only: nothing but the vfio-user server and client needs
+ * it, so the demo, the daemon, the CLI and the lab work without it.
+ *
+ * Fails ENOENT with one sentence saying what is missing and how to get it.
  */
 export function native(): NativeAddon {
   if (cached) return cached;
-  const require = createRequire(import.meta.url);
-  const candidates = ['../../../build/Release/vfio_user_native.node', '../../../build/Debug/vfio_user_native.node'];
-  let lastError: unknown;
-  for (const rel of candidates) {
-    try {
-      cached = require(rel) as NativeAddon;
-      return cached;
-    } catch (e) {
-      lastError = e;
+  const root = packageRoot();
+  let why = '';
+  if (process.env[NO_ADDON_ENV] === '1') {
+    why = `${NO_ADDON_ENV}=1 is set`;
+  } else {
+    const require = createRequire(import.meta.url);
+    for (const dir of ['build/Release', 'build/Debug', `prebuilds/${process.platform}-${process.arch}`]) {
+      const file = join(root, dir, ADDON_FILE);
+      try {
+        cached = require(file) as NativeAddon;
+        return cached;
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err?.code !== 'MODULE_NOT_FOUND') why ||= `${dir}/${ADDON_FILE}: ${String(err?.message ?? e).split('\n')[0]!.trim()}`;
+      }
     }
+    why ||= `no ${ADDON_FILE} in build/Release, build/Debug or prebuilds/${process.platform}-${process.arch}`;
   }
   throw new MttyError(
     'ENOENT',
-    `the vfio-user native addon is not built (build/Release/vfio_user_native.node); ` +
-      `run "npm install" or "npx node-gyp rebuild" in the mtty package (${String((lastError as Error)?.message ?? lastError)})`,
+    `the vfio-user native addon (fd passing over SCM_RIGHTS) is not available: no prebuilt binary for ` +
+      `${process.platform}-${process.arch} in ${root}prebuilds and none built in ${root}build/Release (${why}). ` +
+      `Only vfio-user needs it. To build it, install a C toolchain and Python ` +
+      `(Debian: apt-get install build-essential python3), then run "npm rebuild mtty" ` +
+      `(in a clone of mtty: "npx node-gyp rebuild")`,
   );
 }

@@ -51,6 +51,10 @@ export interface IrqProbe {
   errno?: number;
 }
 
+/**
+ * What qemuStartup learned: protocol version, device info, region and IRQ info, config space bytes,
+ * the INTx eventfd it bound, and one log line per message.
+ */
 export interface StartupReport {
   version: VersionPayload;
   info: DeviceInfo;
@@ -68,6 +72,7 @@ export interface StartupReport {
   steps: string[];
 }
 
+/** Options of qemuStartup: whether to bind INTx to an eventfd (default true). */
 export interface StartupOptions {
   /** Set up INTx (default true). */
   intx?: boolean;
@@ -82,6 +87,11 @@ async function probeIrq(client: VfioUserClient, index: number): Promise<IrqProbe
   }
 }
 
+/**
+ * Replay QEMU 10.x vfio-user-pci's start-up sequence on a connected client (version, DMA maps,
+ * device/region/IRQ info, config reads, INTx eventfd + resample) and report what the server
+ * answered. Fails with the MttyError of the first request that must succeed.
+ */
 export async function qemuStartup(client: VfioUserClient, opts: StartupOptions = {}): Promise<StartupReport> {
   const steps: string[] = [];
   const version = await client.version(qemuCapabilities());

@@ -11,7 +11,7 @@
  * as they are, and tests can pass a small fake.
  */
 import { join } from 'node:path';
-import { preparePrivateDir } from '../control/paths.js';
+import { preparePrivateDir } from '../fs/private-dir.js';
 import type { VfioDevice } from '../vfio/api.js';
 import { VfioUserServer } from './server.js';
 
@@ -29,6 +29,7 @@ export interface VfioUserBus {
   off(event: 'uevent', listener: (ev: { action: string; env: Record<string, string> }) => void): unknown;
 }
 
+/** Options of attachVfioUser: where log lines go (default stderr). */
 export interface AttachOptions {
   log?: (line: string) => void;
   /** See VfioUserServerOptions.incompleteTimeoutMs (default 5000 ms). */
@@ -45,6 +46,9 @@ export function attachVfioUser(device: OpenableDevice, socketPath: string, opts:
   return VfioUserServer.listen({ socketPath, open, name: device.uuid, log: opts.log, incompleteTimeoutMs: opts.incompleteTimeoutMs });
 }
 
+/**
+ * Options of serveVfioUser: the socket directory (created 0700), the bus to follow, log, a socket add/remove hook.
+ */
 export interface ServeOptions {
   /** Directory for the sockets; created 0700 if missing; refused (EPERM/EACCES) if not private (preparePrivateDir). */
   dir: string;
@@ -58,6 +62,9 @@ export interface ServeOptions {
   onSocket?: (ev: { action: 'add' | 'remove'; uuid: string; path: string; server: VfioUserServer }) => void;
 }
 
+/**
+ * The per-device vfio-user sockets of a bus: live servers by UUID, each device's socket path, close().
+ */
 export interface VfioUserService {
   readonly dir: string;
   /** Live servers by device UUID. */
@@ -67,6 +74,10 @@ export interface VfioUserService {
   close(): Promise<void>;
 }
 
+/**
+ * Serve every mdev on the bus as `<dir>/<uuid>.sock` (0600), following creates and removes
+ * (uevents). One client per device at a time, as a VFIO group has one user.
+ */
 export function serveVfioUser(opts: ServeOptions): VfioUserService {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   // The control socket's rule (src/control/paths.ts): whoever can write here could replace a device socket.

@@ -28,6 +28,9 @@ import { VfioUserSession } from './session.js';
 /** How long the listener rests after a failed accept (EMFILE, ENFILE, ENOMEM). */
 const ACCEPT_BACKOFF_MS = 100;
 
+/**
+ * Options of VfioUserServer.listen: socket path, how to open the device for a client, a name for logs, log.
+ */
 export interface VfioUserServerOptions {
   /** Socket path; created 0600, removed again by close(). */
   socketPath: string;
@@ -55,6 +58,12 @@ export const INCOMPLETE_MESSAGE_TIMEOUT_MS = 5000;
 /** Connections being turned away at once; more are closed without a word. */
 const MAX_REFUSING = 8;
 
+/**
+ * A vfio-user server for one device on a UNIX socket (libvfio-user's protocol as QEMU's
+ * vfio-user-pci speaks it): each message becomes a VfioDevice call; errors go back as the
+ * errno; interrupts signal the client's eventfds. One client at a time (a second is refused
+ * with EBUSY). Emits 'connect' and 'disconnect'. Needs the native addon.
+ */
 export class VfioUserServer extends EventEmitter {
   readonly socketPath: string;
   readonly name: string;

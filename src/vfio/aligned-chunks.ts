@@ -5,6 +5,7 @@
  * mtty_read()/mtty_write() do exactly this, so a 3-byte read at offset 1
  * becomes a 1-byte access at 1 and a 2-byte access at 2.
  */
+/** One access of alignedChunks(): device-fd position, width in bytes, index in the caller's buffer. */
 export interface AlignedChunk {
   /** Device-fd position of this access. */
   pos: number;
@@ -13,6 +14,11 @@ export interface AlignedChunk {
   index: number;
 }
 
+/**
+ * Cut a read()/write() of `length` bytes at device-fd position `pos` into
+ * naturally aligned 4/2/1-byte accesses, widest first, as the kernel's
+ * mtty_read()/mtty_write() loop does (samples/vfio-mdev/mtty.c).
+ */
 export function alignedChunks(pos: number, length: number): AlignedChunk[] {
   const chunks: AlignedChunk[] = [];
   let done = 0;

@@ -5,12 +5,18 @@
  * fails with the MttyError (errno) the kernel would return.
  */
 
+/**
+ * VFIO_DEVICE_GET_INFO's answer (struct vfio_device_info): flags (PCI, RESET), region and IRQ-index counts.
+ */
 export interface DeviceInfo {
   flags: number;
   numRegions: number;
   numIrqs: number;
 }
 
+/**
+ * VFIO_DEVICE_GET_REGION_INFO's answer (struct vfio_region_info): index, flags (READ/WRITE/MMAP/CAPS), size in bytes, offset in the device fd.
+ */
 export interface RegionInfo {
   index: number;
   flags: number;
@@ -19,6 +25,9 @@ export interface RegionInfo {
   offset: number;
 }
 
+/**
+ * VFIO_DEVICE_GET_IRQ_INFO's answer (struct vfio_irq_info): index, flags (EVENTFD/MASKABLE/AUTOMASKED/NORESIZE), vector count.
+ */
 export interface IrqInfo {
   index: number;
   flags: number;
@@ -49,6 +58,12 @@ export interface IrqSet {
   data?: readonly boolean[] | readonly (IrqSink | null)[];
 }
 
+/**
+ * An opened VFIO device, as a VMM drives it (include/uapi/linux/vfio.h): each method is one
+ * ioctl or one read()/write() on the device fd and fails with the MttyError the kernel
+ * would return (EINVAL bad index/flags, EFAULT bad access, EBADF after close, ENOTTY unknown
+ * feature). Offsets are `regionOffset(index) + offset`; values are little-endian.
+ */
 export interface VfioDevice {
   /** VFIO_DEVICE_GET_INFO */
   getInfo(): DeviceInfo;

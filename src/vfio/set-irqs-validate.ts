@@ -32,9 +32,12 @@ export function checkIrqSink(v: IrqSink | null, i = 0): IrqSink | null {
 
 /**
  * The vfio core's common SET_IRQS checks (vfio_set_irqs_validate_and_prepare),
- * done before any driver code runs. `numIrqs` is what the driver passes: mtty
- * passes the num_irqs it cached at GET_INFO, so before GET_INFO it is 0 and
- * every SET_IRQS fails EINVAL (the sample's quirk, reproduced).
+ * done before any driver code runs: 32-bit fields, a known index, no unknown
+ * flag bits, exactly one data type, start + count within `numIrqs`, data with
+ * at least `count` entries; EINVAL otherwise (drivers/vfio/vfio_main.c). Returns
+ * the payload by type. `numIrqs` is what the driver passes: mtty passes the
+ * num_irqs it cached at GET_INFO, so before GET_INFO it is 0 and every
+ * SET_IRQS fails EINVAL (the sample's quirk, reproduced).
  */
 export function validateIrqSet(set: IrqSet, numIrqs: number): IrqSetData {
   const { flags, index, start, count } = set;

@@ -1,6 +1,6 @@
 /**
  * The vfio-user servers a real guest is attached to, each in its own
- * process (as a user runs them): `mtty attach` (bin/mtty.js) and libvfio-user's
+ * process (as a user runs them): `mtty attach` (bin/mtty.cjs) and libvfio-user's
  * C sample server, the peer for the latency figures.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const MTTY_BIN = fileURLToPath(new URL('../../../../bin/mtty.js', import.meta.url));
+export const MTTY_BIN = fileURLToPath(new URL('../../../../bin/mtty.cjs', import.meta.url));
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /**
@@ -85,7 +85,7 @@ export interface MttyAttachOptions {
   type?: 'mtty-1' | 'mtty-2';
   profile?: UartProfile;
   record?: string;
-  /** Another build's bin/mtty.js (an older checkout, for A/B runs in one boot); default this one. */
+  /** Another build's bin/mtty.cjs (an older checkout, for A/B runs in one boot); default this one. */
   bin?: string;
 }
 

@@ -4,11 +4,11 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { CliCommand, CliIO } from '../cli/types.js';
-import { UsageError } from '../cli/types.js';
+import type { CliCommand, CliIO } from './types.js';
+import { UsageError } from './types.js';
 import { fail } from '../errors/errno.js';
-import { DEFAULT_LAB_ROOT, isLoopbackHost, startLabServer } from './server.js';
-import { exportLab } from './export.js';
+import { DEFAULT_LAB_ROOT, isLoopbackHost, startLabServer } from '../lab/server.js';
+import { exportLab } from '../lab/export.js';
 
 const USAGE = `usage: mtty lab [--port N] [--host 127.0.0.1]
        mtty lab --export DIR
