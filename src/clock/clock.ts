@@ -12,9 +12,13 @@ export interface Clock {
   setTimer(delayNs: number, fn: () => void): () => void;
 }
 
-/** Wall-clock time; timers are unref'd so an idle device never keeps Node alive. */
+/**
+ * Wall-clock time; timers are unref'd so an idle device never keeps Node alive.
+ * Whole ns: a port's time differences are then exact in f64, and a recording's
+ * integer @ns (src/replay/record.ts) are the very numbers the port computed with.
+ */
 export const realClock: Clock = {
-  now: () => performance.now() * 1e6,
+  now: () => Math.round(performance.now() * 1e6),
   setTimer(delayNs, fn) {
     const t = setTimeout(fn, Math.max(0, delayNs / 1e6));
     t.unref?.();

@@ -82,7 +82,8 @@ export class MttyPort {
   constructor(
     readonly index: number,
     readonly uart: PortUart,
-    private readonly clock: Clock,
+    /** Where the port reads time and sets its timer (--record checks it shares it). */
+    readonly clock: Clock,
     /** Level changes of INTR, for a profile whose irq style is 'level'. */
     private readonly onLine: (port: MttyPort) => void,
     /** Events, for a profile whose irq style is 'pulse' (the kernel sample's trigger points). */
@@ -255,6 +256,19 @@ export class MttyPort {
       u.out2Gate = gate;
       u.setModemInputs(modem);
     });
+  }
+
+  /**
+   * The Clock reading (ns) the Uart's time was last brought to: the time
+   * this port used for the last access that could observe or move the
+   * character timeout (sync() before it, or rearm() when the access started
+   * one). A later access that did not sync used this time too. --record
+   * stamps each access with it (src/replay/record.ts) so a replay advances
+   * its Uart exactly as the port did, however long after the access a
+   * recorder could read the clock.
+   */
+  get time(): number {
+    return this.lastSync;
   }
 
   /** Bring the Uart's clock to now (fires any char timeout that is due). */

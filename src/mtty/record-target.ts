@@ -5,7 +5,9 @@ import type { MttyDevice } from './device.js';
 /**
  * What `--record` needs of an mtty device (src/replay/record.ts): port i is
  * BAR i (mtty-facts §1), its UART's profile and wiring, and its exact state
- * (Uart.saveState, no side effects) for the trace's '# snapshot' lines.
+ * (Uart.saveState, no side effects) for the trace's '# snapshot' lines, and
+ * the time the port used for its last timed access (MttyPort.time), which
+ * stamps each access so a replay moves time as the port did.
  * Returns null for a device that is not mtty's (nothing to record as UARTs).
  */
 export function mttyRecordTarget(device: { uuid: string; vendor?: unknown; type?: { id?: string } }): RecordTarget | null {
@@ -19,6 +21,8 @@ export function mttyRecordTarget(device: { uuid: string; vendor?: unknown; type?
       profile: p.uart.profile,
       wiring: p.uart.wiring,
       state: () => p.uart.saveState(),
+      clock: p.clock,
+      time: () => p.time,
     })),
   };
 }

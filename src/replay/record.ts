@@ -6,7 +6,8 @@
  * TraceRecorder owns one file; recorder.wrap(device, target) returns a
  * VfioDevice that forwards every call to `device` and writes:
  *   dev0.1 W 1 0x0f @12345      a BAR access (port 1 of dev0), the register
- *                               byte, and ns since the recording started
+ *                               byte, and ns since the recording started:
+ *                               the time the port used for it (RecordedPort.time)
  *   # dev0 cfg R 0x10/4 0x0000c119 @..   config accesses (comments to replay)
  *   # dev0 set_irqs flags=0x24 index=0 start=0 count=1 data=eventfd[fd] @..
  *   # dev0 intx signalled @..   an interrupt raised (the eventfd written)
@@ -18,7 +19,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { realClock, type Clock } from '../clock/clock.js';
-import { isMttyError } from '../errors/errno.js';
+import { fail, isMttyError } from '../errors/errno.js';
 import type { DeviceInfo, IrqInfo, IrqSet, IrqSink, RegionInfo, VfioDevice, VfioMigration } from '../vfio/api.js';
 import { alignedChunks } from '../vfio/aligned-chunks.js';
 import { VFIO_IRQ_SET_DATA_EVENTFD, VFIO_PCI_CONFIG_REGION_INDEX, splitOffset } from '../vfio/uapi.js';
@@ -32,6 +33,17 @@ export interface RecordedPort {
   wiring: Wiring;
   /** Uart.saveState() of the port now, without side effects. */
   state(): Uint8Array;
+  /**
+   * The `clock` reading (ns) the port's Uart time was last brought to: the
+   * time the device used for the access just made (MttyPort.time). Accesses
+   * are stamped with it, not with a reading the recorder takes after the
+   * access (later by however long the access and the machine's load took),
+   * so a replay arms and fires the character timeout at the same ns.
+   * Without it the recorder's own reading is used.
+   */
+  time?(): number;
+  /** The Clock `time()` reads; must be the recorder's (EINVAL otherwise). */
+  clock?: Clock;
 }
 
 export interface RecordTarget {
@@ -63,7 +75,12 @@ export class TraceRecorder {
 
   /** ns since the recording started (integer). */
   now(): number {
-    return Math.max(0, Math.round(this.clock.now() - this.t0));
+    return this.since(this.clock.now());
+  }
+
+  /** A reading of the recorder's clock as ns since the recording started (integer). */
+  since(t: number): number {
+    return Math.max(0, Math.round(t - this.t0));
   }
 
   line(text: string): void {
@@ -97,6 +114,11 @@ export class TraceRecorder {
    * open writes each port's state (so a replay starts from what the client found).
    */
   wrap(device: VfioDevice, target: RecordTarget): VfioDevice {
+    // Port times are only comparable with the recording's start on the same clock.
+    for (const p of target.ports) {
+      if (p.time && p.clock !== this.clock) fail('EINVAL', `cannot record ${target.id}: its ports keep time on another clock than the recorder's`);
+    }
+    const portTime = target.ports.map((p) => (p.time ? () => this.since(p.time!()) : () => this.now()));
     let name = this.names.get(target.id);
     const t = this.now();
     if (!name) {
@@ -109,8 +131,9 @@ export class TraceRecorder {
       }
     }
     this.line(`# ${name} open @${t}`);
-    for (const [i, p] of target.ports.entries()) this.line(`# snapshot ${name}.${i} @${t}: ${Buffer.from(p.state()).toString('base64')}`);
-    return new RecordingDevice(device, this, name, target.ports.map((p) => p.bar));
+    // The state is the port's as of its own time (saveState does not move it).
+    for (const [i, p] of target.ports.entries()) this.line(`# snapshot ${name}.${i} @${portTime[i]!()}: ${Buffer.from(p.state()).toString('base64')}`);
+    return new RecordingDevice(device, this, name, target.ports.map((p) => p.bar), portTime);
   }
 }
 
@@ -151,6 +174,8 @@ class RecordingDevice implements VfioDevice {
     private readonly name: string,
     /** bars[i] = region index of port i */
     private readonly bars: number[],
+    /** portTime[i]() = ns since the recording started that port i's last access used */
+    private readonly portTime: (() => number)[],
   ) {}
 
   get migration(): VfioMigration | undefined {
@@ -182,8 +207,7 @@ class RecordingDevice implements VfioDevice {
 
   reset(): void {
     this.call(`# ${this.name} device_reset`, () => this.inner.reset(), true);
-    const t = this.rec.now();
-    for (let i = 0; i < this.bars.length; i++) this.rec.line(`# reset ${this.name}.${i} @${t}`);
+    for (let i = 0; i < this.bars.length; i++) this.rec.line(`# reset ${this.name}.${i} @${this.portTime[i]!()}`);
   }
 
   read(pos: number, size: 1 | 2 | 4): number {
@@ -219,15 +243,15 @@ class RecordingDevice implements VfioDevice {
   /** One successful access: a UART line for a port's BAR, a comment for config. */
   private note(op: 'R' | 'W', pos: number, size: number, value: number): void {
     const { index, offset } = splitOffset(pos);
-    const t = this.rec.now();
     const port = this.bars.indexOf(index);
     if (port >= 0) {
       // A wider access reaches one register, at its first byte (mtty_read/mtty_write).
-      this.rec.line(`${this.name}.${port} ${op} ${offset} ${hex(value & 0xff, 2)} @${t}`);
+      // Stamped with the time the port used for it, which the replay advances to.
+      this.rec.line(`${this.name}.${port} ${op} ${offset} ${hex(value & 0xff, 2)} @${this.portTime[port]!()}`);
     } else if (index === VFIO_PCI_CONFIG_REGION_INDEX) {
-      this.rec.line(`# ${this.name} cfg ${op} ${hex(offset, 2)}/${size} ${hex(value >>> 0, size * 2)} @${t}`);
+      this.rec.line(`# ${this.name} cfg ${op} ${hex(offset, 2)}/${size} ${hex(value >>> 0, size * 2)} @${this.rec.now()}`);
     } else {
-      this.rec.line(`# ${this.name} region${index} ${op} ${hex(offset, 1)}/${size} ${hex(value >>> 0, size * 2)} @${t}`);
+      this.rec.line(`# ${this.name} region${index} ${op} ${hex(offset, 1)}/${size} ${hex(value >>> 0, size * 2)} @${this.rec.now()}`);
     }
   }
 
