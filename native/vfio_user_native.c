@@ -373,6 +373,36 @@ static napi_value Recv(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * An optional array of fds to send (anything else: none). More than
+ * MAX_SEND_FDS is EINVAL; a non-number element is a TypeError. Returns false
+ * with the exception pending.
+ */
+static bool arg_fd_array(napi_env env, napi_value v, int out[MAX_SEND_FDS], uint32_t *n) {
+  bool is_arr = false;
+  *n = 0;
+  napi_is_array(env, v, &is_arr);
+  if (!is_arr) return true;
+  uint32_t len = 0;
+  napi_get_array_length(env, v, &len);
+  if (len > MAX_SEND_FDS) {
+    throw_errno(env, "sendmsg", EINVAL);
+    return false;
+  }
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value el;
+    int32_t fd;
+    napi_get_element(env, v, i, &el);
+    if (!arg_int(env, el, &fd)) {
+      throw_type(env, "fds must be numbers");
+      return false;
+    }
+    out[i] = fd;
+  }
+  *n = len;
+  return true;
+}
+
+/*
  * send(fd, buf, offset, length, fds?) -> bytes sent, or -1 if it would block.
  * fds (an array of numbers) ride as SCM_RIGHTS with the first byte sent; the
  * caller passes them only with the first chunk of a message. MSG_NOSIGNAL:
@@ -385,27 +415,7 @@ static napi_value Send(napi_env env, napi_callback_info info) {
   if (!arg_span(env, argc, argv, "send(fd, buf, offset, length, fds?)", &fd, &data, &offset, &length)) return NULL;
   int sendfds[MAX_SEND_FDS];
   uint32_t nfds = 0;
-  if (argc > 4) {
-    bool is_arr = false;
-    napi_is_array(env, argv[4], &is_arr);
-    if (is_arr) {
-      napi_get_array_length(env, argv[4], &nfds);
-      if (nfds > MAX_SEND_FDS) {
-        throw_errno(env, "sendmsg", EINVAL);
-        return NULL;
-      }
-      for (uint32_t i = 0; i < nfds; i++) {
-        napi_value el;
-        int32_t v;
-        napi_get_element(env, argv[4], i, &el);
-        if (!arg_int(env, el, &v)) {
-          throw_type(env, "fds must be numbers");
-          return NULL;
-        }
-        sendfds[i] = v;
-      }
-    }
-  }
+  if (argc > 4 && !arg_fd_array(env, argv[4], sendfds, &nfds)) return NULL;
   union {
     char buf[CMSG_SPACE(sizeof(int) * MAX_SEND_FDS)];
     struct cmsghdr align;
@@ -1424,27 +1434,7 @@ static napi_value ConnSend(napi_env env, napi_callback_info info) {
   if (!arg_bytes(env, argv[1], &data, &len)) return NULL;
   int fds[MAX_SEND_FDS];
   uint32_t nfds = 0;
-  if (argc > 2) {
-    bool is_arr = false;
-    napi_is_array(env, argv[2], &is_arr);
-    if (is_arr) {
-      napi_get_array_length(env, argv[2], &nfds);
-      if (nfds > MAX_SEND_FDS) {
-        throw_errno(env, "sendmsg", EINVAL);
-        return NULL;
-      }
-      for (uint32_t i = 0; i < nfds; i++) {
-        napi_value el;
-        int32_t v;
-        napi_get_element(env, argv[2], i, &el);
-        if (!arg_int(env, el, &v)) {
-          throw_type(env, "fds must be numbers");
-          return NULL;
-        }
-        fds[i] = v;
-      }
-    }
-  }
+  if (argc > 2 && !arg_fd_array(env, argv[2], fds, &nfds)) return NULL;
   if (nfds > 0 && len == 0) {
     throw_errno(env, "sendmsg", EINVAL);
     return NULL;
