@@ -204,6 +204,9 @@ test('native recv/send: a non-number fd, offset or length is a TypeError, never 
   assert.throws(() => n.recv(0, b, 0, '4' as never), /recv\(fd, buf, offset, length\)/);
   assert.throws(() => n.send(0, b, '0' as never, 4), /send\(fd, buf, offset, length, fds\?\)/);
   assert.throws(() => n.send(0, 'abcd' as never, 0, 4), /Buffer or Uint8Array/);
+  // The optional fds: numbers only, at most 32 (SCM_RIGHTS room), checked before anything is sent.
+  assert.throws(() => n.send(0, b, 0, 4, ['3' as never]), /fds must be numbers/);
+  assert.throws(() => n.send(0, b, 0, 4, Array(33).fill(0)), (e: unknown) => (e as { code?: string }).code === 'EINVAL');
 });
 
 test.run();
