@@ -1181,14 +1181,50 @@ static void conn_read(Conn *c) {
   }
 }
 
+/* A connection's end when a send fails: the reason goes to JS like every other end. */
+static void conn_emit_send_failed(Conn *c, int e) {
+  char reason[96];
+  snprintf(reason, sizeof reason, "send failed: %s", errno_name(e));
+  conn_emit(c, 2, str_or_null(c->env, reason), NULL);
+}
+
+/*
+ * The scopes a libuv callback (poll wakeup, idle timer) calls JS in. One
+ * callback scope per wakeup: microtasks (promise continuations of the client,
+ * say) run once after the whole batch, not per message. `handles` keeps c
+ * alive even if JS closes it inside.
+ */
+typedef struct {
+  napi_handle_scope hs;
+  napi_callback_scope cs;
+} ConnScope;
+
+static void conn_enter(Conn *c, ConnScope *sc) {
+  napi_value resource;
+  napi_open_handle_scope(c->env, &sc->hs);
+  napi_get_reference_value(c->env, c->resource, &resource);
+  napi_open_callback_scope(c->env, resource, c->async, &sc->cs);
+  c->in_scope = 1;
+  c->handles++;
+}
+
+static void conn_leave(Conn *c, ConnScope *sc) {
+  c->handles--;
+  /* in_scope stays set while the scope closes: microtasks run there and may
+   * close the connection, which must not destroy `async` under the scope. */
+  napi_close_callback_scope(c->env, sc->cs);
+  c->in_scope = 0;
+  if (c->closed) conn_destroy_async(c);
+  napi_close_handle_scope(c->env, sc->hs);
+  conn_free_if_done(c);
+}
+
 /* After a batch: send the replies, fix the poll mask, tell JS about a drain. */
 static void conn_settle(Conn *c) {
   if (c->closed) return;
   int e = conn_flush(c);
   if (e) {
-    char reason[96];
-    snprintf(reason, sizeof reason, "send failed: %s", errno_name(e));
-    conn_emit(c, 2, str_or_null(c->env, reason), NULL);
+    conn_emit_send_failed(c, e);
     return;
   }
   if (c->closed) return;
@@ -1204,16 +1240,8 @@ static void conn_on_poll(uv_poll_t *h, int status, int events) {
   Conn *c = (Conn *)h->data;
   if (c->closed) return;
   napi_env env = c->env;
-  napi_handle_scope hs;
-  napi_callback_scope cs;
-  napi_value resource;
-  napi_open_handle_scope(env, &hs);
-  napi_get_reference_value(env, c->resource, &resource);
-  /* One callback scope per wakeup: microtasks (promise continuations of the
-   * client, say) run once after the whole batch, not per message. */
-  napi_open_callback_scope(env, resource, c->async, &cs);
-  c->in_scope = 1;
-  c->handles++; /* keep c alive even if JS closes it inside */
+  ConnScope sc;
+  conn_enter(c, &sc);
   if (status < 0) {
     char reason[64];
     snprintf(reason, sizeof reason, "poll error %d", status);
@@ -1221,23 +1249,12 @@ static void conn_on_poll(uv_poll_t *h, int status, int events) {
   } else {
     if (events & UV_WRITABLE) {
       int e = conn_flush(c);
-      if (e) {
-        char reason[96];
-        snprintf(reason, sizeof reason, "send failed: %s", errno_name(e));
-        conn_emit(c, 2, str_or_null(env, reason), NULL);
-      }
+      if (e) conn_emit_send_failed(c, e);
     }
     if (!c->closed && (events & UV_READABLE)) conn_read(c);
     conn_settle(c);
   }
-  c->handles--;
-  /* in_scope stays set while the scope closes: microtasks run there and may
-   * close the connection, which must not destroy `async` under the scope. */
-  napi_close_callback_scope(env, cs);
-  c->in_scope = 0;
-  if (c->closed) conn_destroy_async(c);
-  napi_close_handle_scope(env, hs);
-  conn_free_if_done(c);
+  conn_leave(c, &sc);
 }
 
 static void conn_on_timer(uv_timer_t *t) {
@@ -1245,25 +1262,12 @@ static void conn_on_timer(uv_timer_t *t) {
   c->timer_on = 0;
   if (c->closed) return;
   napi_env env = c->env;
-  napi_handle_scope hs;
-  napi_callback_scope cs;
-  napi_value resource;
-  napi_open_handle_scope(env, &hs);
-  napi_get_reference_value(env, c->resource, &resource);
-  napi_open_callback_scope(env, resource, c->async, &cs);
-  c->in_scope = 1;
-  c->handles++;
+  ConnScope sc;
+  conn_enter(c, &sc);
   char reason[160];
   snprintf(reason, sizeof reason, "incomplete message: %zu bytes of it received, then nothing for %u ms", c->in_len, c->idle_ms);
   conn_emit(c, 2, str_or_null(env, reason), NULL);
-  c->handles--;
-  /* in_scope stays set while the scope closes: microtasks run there and may
-   * close the connection, which must not destroy `async` under the scope. */
-  napi_close_callback_scope(env, cs);
-  c->in_scope = 0;
-  if (c->closed) conn_destroy_async(c);
-  napi_close_handle_scope(env, hs);
-  conn_free_if_done(c);
+  conn_leave(c, &sc);
 }
 
 static void conn_destroy_async(Conn *c) {
@@ -1448,9 +1452,7 @@ static napi_value ConnSend(napi_env env, napi_callback_info info) {
     e = conn_flush(c);
     if (e) {
       /* Report through the callback like every other end of the stream. */
-      char reason[96];
-      snprintf(reason, sizeof reason, "send failed: %s", errno_name(e));
-      conn_emit(c, 2, str_or_null(env, reason), NULL);
+      conn_emit_send_failed(c, e);
       return make_int(env, 0);
     }
     conn_update_mask(c);
