@@ -48,6 +48,8 @@ export function pendingId(p: usize): u32 {
 }
 
 /** IIR as read, without side effects (pc16550d): bits 6-7 only while FIFOs are on. */
+// @ts-ignore: decorator
+@inline
 export function pcIir(p: usize): u32 {
   return pendingId(p) | (fifoOn(p) ? IIR_FIFO : 0);
 }

@@ -72,6 +72,8 @@ export function receiveFromHost(h: u32, p: usize, byte: u32, flags: u32): bool {
  * empties; QEMU logs exactly this low/high pair for every THR write with
  * THRE enabled, so the replay can compare it.
  */
+// @ts-ignore: decorator
+@inline
 export function pcTransmit(h: u32, p: usize, byte: u32): void {
   if (load<u8>(p + S_THRP) != 0) {
     store<u8>(p + S_THRP, 0);

@@ -71,6 +71,8 @@ export function mttyMsr(p: usize): u32 {
   return 0xb3;
 }
 
+// @ts-ignore: decorator
+@inline
 export function mttyPeek(p: usize, off: u32): u32 {
   switch (off) {
     case 0: {

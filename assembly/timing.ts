@@ -70,9 +70,15 @@ export function restartTimeout(p: usize): void {
  * every received byte restarts the window, and the division is not free, but
  * line settings change rarely. A key mismatch (or the zeroed slot) recomputes.
  */
+// @ts-ignore: decorator
+@inline
 function charTimeCached(p: usize): f64 {
   const key = (<u32>load<u8>(p + S_LCR) & (LCR_WLEN | LCR_STOP | LCR_PARITY)) | (divisor(p) << 8) | (1 << 31);
   if (load<u32>(p + S_CTKEY) == key) return load<f64>(p + S_CHARTIME);
+  return charTimeMiss(p, key);
+}
+
+function charTimeMiss(p: usize, key: u32): f64 {
   const t = charTimeNs(p);
   store<u32>(p + S_CTKEY, key);
   store<f64>(p + S_CHARTIME, t);
@@ -80,6 +86,8 @@ function charTimeCached(p: usize): f64 {
 }
 
 /** S_DEADLINE from the window start and the character time (after either changed). */
+// @ts-ignore: decorator
+@inline
 export function refreshDeadline(p: usize): void {
   store<f64>(p + S_DEADLINE, load<f64>(p + S_LASTACT) + 4 * charTimeCached(p));
 }
