@@ -19,7 +19,7 @@ import { msrInputs, latchDeltas, modemOutputs } from './modem';
 import { updateIrq } from './irq';
 import { checkTimeout, restartTimeout, charTimeNs, divisor } from './timing';
 import { masterReset } from './reset';
-import { writeMany, readMany, receiveMany } from './batch';
+import { writeMany, readMany, receiveMany, exchange } from './batch';
 import { save, restore, toMtty, fromMtty } from './snapshot';
 import { LSR_PE, LSR_FE, LSR_BI } from './regbits';
 
@@ -158,7 +158,7 @@ export function uart_write_many(h: u32, n: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (n > IO_SIZE) return E_ARG;
   const p = slot(h);
-  const got = writeMany(h, p, n);
+  const got = writeMany(h, p, IO, n);
   publish(p);
   return got;
 }
@@ -167,7 +167,7 @@ export function uart_read_many(h: u32, max: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (max > IO_SIZE) return E_ARG;
   const p = slot(h);
-  const got = readMany(h, p, max);
+  const got = readMany(h, p, IO, max);
   publish(p);
   return got;
 }
@@ -183,10 +183,24 @@ export function uart_write_read_many(h: u32, n: u32, max: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (n > IO_SIZE || max > IO_SIZE) return E_ARG;
   const p = slot(h);
-  const written = writeMany(h, p, n); // callbacks it makes see a published LSR (line.ts)
-  const got = readMany(h, p, max);
+  const written = writeMany(h, p, IO, n); // callbacks it makes see a published LSR (line.ts)
+  const got = readMany(h, p, IO, max);
   publish(p);
   return <i32>((written << 16) | got);
+}
+
+/**
+ * batch.ts exchange(): IO[0..n) out a burst at a time, what comes back read
+ * into IO[n..) after each burst (a staged loopback of many FIFOs' worth in
+ * one call). Returns (bytes written << 16) | bytes read, or E_*.
+ */
+export function uart_exchange(h: u32, n: u32): i32 {
+  if (!valid(h)) return E_HANDLE;
+  if (n > IO_SIZE) return E_ARG;
+  const p = slot(h);
+  const r = exchange(h, p, n);
+  publish(p);
+  return <i32>r;
 }
 
 export function uart_receive_many(h: u32, n: u32): i32 {

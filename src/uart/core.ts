@@ -38,6 +38,7 @@ export interface CoreExports {
   uart_write_many(h: number, n: number): number;
   uart_read_many(h: number, max: number): number;
   uart_write_read_many(h: number, n: number, max: number): number;
+  uart_exchange(h: number, n: number): number;
   uart_receive_many(h: number, n: number): number;
   uart_set_modem_inputs(h: number, bits: number): number;
   uart_modem_inputs(h: number): number;

@@ -48,6 +48,7 @@ const rawWriteMany = core.uart_write_many;
 const rawReadMany = core.uart_read_many;
 const rawReceiveMany = core.uart_receive_many;
 const rawWriteReadMany = core.uart_write_read_many;
+const rawExchange = core.uart_exchange;
 
 /** Which batched entry point feed() calls (a direct call each: V8 inlines a known wasm callee, not one passed around). */
 const enum Feed {
@@ -342,7 +343,7 @@ export class Uart implements PortSink {
   }
 
   /**
-   * The staging buffer for writeReadStaged: a view of the core's io buffer
+   * The staging buffer for writeReadStaged and exchangeStaged: a view of the core's io buffer
    * (IO_SIZE = 4096 bytes of wasm linear memory), so bytes put here reach the
    * core without a copy. One buffer shared by all ports: fill it right before
    * writeReadStaged and take the bytes read right after; any other batched
@@ -356,7 +357,7 @@ export class Uart implements PortSink {
     return ioState.view;
   }
 
-  /** Bytes written by the last writeReadStaged on this port. */
+  /** Bytes written by the last writeReadStaged or exchangeStaged on this port. */
   get stagedWritten(): number {
     return this.lastStagedWritten;
   }
@@ -382,6 +383,36 @@ export class Uart implements PortSink {
     }
     afterCall();
     if (r < 0) this.bad(r, 'writeReadStaged');
+    this.lastStagedWritten = r >>> 16;
+    return r & 0xffff;
+  }
+
+  /**
+   * Both directions kept going in one core call, as an interrupt-driven
+   * driver services a busy port: rounds of one burst of THR writes (up to a
+   * FIFO's worth: 16 with FIFOs on, else 1; the mtty sample's max_fifo_size)
+   * from stage[0..n), each followed by RBR reads while LSR.DR into
+   * stage[n..). Stops when all n bytes are written, when the read area
+   * (4096 - n bytes) is full, or when a round moves nothing. Exactly the
+   * effects of those writeMany/readMany calls in sequence; on a looped-back
+   * port (wiring 'loopback' or MCR.LOOP) every byte comes back, so up to 2048
+   * bytes, 128 FIFOs' worth, go out and back per call without copying
+   * through JS. Returns the bytes read (at stage[n..n+read)); the bytes
+   * written are in stagedWritten. n: 0..4096, else EINVAL; EBUSY from inside a
+   * running batched call's callback; EINVAL after dispose.
+   */
+  exchangeStaged(n: number): number {
+    if (!(n >= 0 && n <= IO_SIZE) || (n | 0) !== n) this.bad(-2, `exchangeStaged(${n})`);
+    if (ioState.busy) fail('EBUSY', `UART ${this.handle}: exchangeStaged from a callback of a running batched call`);
+    ioState.busy = true;
+    let r: number;
+    try {
+      r = rawExchange(this.h, n);
+    } finally {
+      ioState.busy = false;
+    }
+    afterCall();
+    if (r < 0) this.bad(r, 'exchangeStaged');
     this.lastStagedWritten = r >>> 16;
     return r & 0xffff;
   }
