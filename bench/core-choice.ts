@@ -24,6 +24,7 @@ export function bareLoopbackUart(core: CoreName): {
   readonly stage: Uint8Array;
   readonly stagedWritten: number;
   writeReadStaged(n: number, max: number): number;
+  exchangeStaged(n: number): number;
 } {
   return core === 'ts' ? new TsUart({ loopback: true }) : Uart.create({ wiring: 'loopback' });
 }

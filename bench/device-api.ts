@@ -3,7 +3,10 @@
  * device API (VfioDevice.read/write, size 1, pos = region << 40 | offset,
  * default realClock as in production) and through the Uart wrapper directly,
  * wasm core vs the plain-TS core behind exactly the same device code, in
- * CPU-time A/B slices (ab.ts).
+ * CPU-time A/B slices (ab.ts). LSR reads and SCR writes are served from the
+ * port's slot without a call into the core; IIR reads and IER writes are
+ * the accesses that must call in (an interrupt handler's first read, the
+ * console's interrupt mask), so both kinds are measured.
  */
 import { loadMtty } from '../src/mtty/load.js';
 import { regionOffset } from '../src/vfio/uapi.js';
@@ -13,6 +16,8 @@ import type { BenchSection } from './run.js';
 
 /** BAR1 of an mtty-2: a non-zero region index, so the pos split is really exercised. */
 const BAR1 = regionOffset(1);
+const IER = 1;
+const IIR = 2;
 const LSR = 5;
 const SCR = 7;
 
@@ -26,6 +31,8 @@ export async function workloads(core: string): Promise<Record<string, Workload>>
     'Uart wrapper: read LSR': { step: () => u.read(LSR) },
     'Uart wrapper: write SCR': { step: (i) => (u.write(SCR, i & 0xff), i) },
     'device API: read LSR': { step: () => dev.read(BAR1 + LSR, 1) },
+    'device API: read IIR': { step: () => dev.read(BAR1 + IIR, 1) },
+    'device API: write IER (0x00)': { step: (i) => (dev.write(BAR1 + IER, 1, 0), i) },
     'device API: write SCR': {
       step: (i) => (dev.write(BAR1 + SCR, 1, i & 0xff), i),
       async close() {

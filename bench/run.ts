@@ -1,7 +1,10 @@
 /**
  * `npm run bench`: runs every section, prints a table with the machine, and
  * writes bench/results.json. `npm run bench -- NAME...` runs only the named
- * sections. To add a benchmark, write a BenchSection in its own
+ * sections. `--runs N` repeats each chosen section N times (fresh workers
+ * each time: JIT decisions differ between launches more than the spread
+ * inside one), prints every run, and reports per row the median of the
+ * runs' medians with the lowest and highest of them. To add a benchmark, write a BenchSection in its own
  * bench/<area>.ts and add one entry to `sections` below; a comparison of two
  * variants should use ab.ts (CPU-time A/B slices) and its abRow().
  */
@@ -60,7 +63,44 @@ function fmt(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(1);
 }
 
+/**
+ * One row from a section's N runs: the median of each column over the runs,
+ * ratio = the median of the runs' ratios, min-max = the lowest and highest of
+ * them (every run counted, none dropped).
+ */
+export function acrossRuns(runs: BenchRow[][]): BenchRow[] {
+  const med = (v: number[]): number => {
+    const s = [...v].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  return runs[0]!.map((first) => {
+    const same = runs.map((rows) => rows.find((r) => r.workload === first.workload)).filter((r): r is BenchRow => r !== undefined);
+    const ratios = same.map((r) => r.ratio);
+    return {
+      workload: first.workload,
+      unit: first.unit,
+      wasm: med(same.map((r) => r.wasm)),
+      ts: med(same.map((r) => r.ts)),
+      ratio: med(ratios),
+      min: Math.min(...ratios),
+      max: Math.max(...ratios),
+    };
+  });
+}
+
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  let runs = 1;
+  const at = argv.indexOf('--runs');
+  if (at >= 0) {
+    runs = Number(argv[at + 1]);
+    if (!Number.isInteger(runs) || runs < 1) {
+      console.error('--runs needs a whole number >= 1');
+      process.exitCode = 2;
+      return;
+    }
+    argv = argv.filter((_, i) => i !== at && i !== at + 1);
+  }
   const known = [...sections, ...namedOnly];
   const unknown = argv.filter((a) => !known.some((s) => s.name === a));
   if (unknown.length > 0) {
@@ -79,8 +119,14 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   };
   for (const s of chosen) {
     console.log(`\n[${s.name}] ${s.description}`);
-    const rows = await s.run((line) => console.log(`  ${line}`));
-    if (rows.length === 0) continue; // the section said why it skipped
+    const each: BenchRow[][] = [];
+    for (let run = 1; run <= runs; run++) {
+      if (runs > 1) console.log(`  run ${run} of ${runs}`);
+      each.push(await s.run((line) => console.log(`  ${line}`)));
+    }
+    if (each[0]!.length === 0) continue; // the section said why it skipped
+    const rows = runs > 1 ? acrossRuns(each) : each[0]!;
+    if (runs > 1) console.log(`  over ${runs} runs: median of the run medians (lowest-highest run median)`);
     const w = Math.max(...rows.map((r) => r.workload.length));
     const [ca, cb] = s.columns ?? ['ours', 'plain TS'];
     console.log(`  ${'workload'.padEnd(w)}  ${ca.padStart(12)}  ${cb.padStart(12)}  ratio (min-max)`);
