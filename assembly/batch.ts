@@ -146,6 +146,23 @@ export function readMany(h: u32, p: usize, dst: usize, max: u32): u32 {
 }
 
 /**
+ * writeMany(src[0..n)) then readMany(up to max into dst): the staged call
+ * (index.ts uart_write_read_many) and one round of exchange(). On a quiet
+ * loop with no line errors queued both take their bulk paths, so they run
+ * back to back here without either one's dispatch. Returns (written << 16) | read.
+ */
+// @ts-ignore: decorator
+@inline
+export function writeReadMany(h: u32, p: usize, src: usize, n: u32, dst: usize, max: u32): u32 {
+  if (quietLoop(p) && load<u8>(p + S_RXERRS) == 0) {
+    const w = bulkLoopWrite(p, src, n);
+    return (w << 16) | bulkRead(p, dst, max);
+  }
+  const w = writeMany(h, p, src, n); // callbacks it makes see a published LSR (line.ts)
+  return (w << 16) | readMany(h, p, dst, max);
+}
+
+/**
  * Both directions kept going, as an interrupt-driven driver does on a busy
  * port: rounds of one burst of THR writes (writeMany of up to txBurst bytes
  * of IO[0..n)) then RBR reads while LSR.DR (readMany into IO[n..)), until
@@ -162,18 +179,10 @@ export function exchange(h: u32, p: usize, n: u32): u32 {
   while (written < n && got < cap) {
     const left = n - written;
     const burst = txBurst(p);
-    const k = left < burst ? left : burst;
-    if (quietLoop(p) && load<u8>(p + S_RXERRS) == 0) {
-      // The bulk paths writeMany and readMany take on this port, without their dispatch.
-      written += bulkLoopWrite(p, IO + written, k);
-      got += bulkRead(p, out + got, cap - got);
-      continue;
-    }
-    const w = writeMany(h, p, IO + written, k);
-    written += w;
-    const r = readMany(h, p, out + got, cap - got);
-    got += r;
-    if (w == 0 && r == 0) break;
+    const r = writeReadMany(h, p, IO + written, left < burst ? left : burst, out + got, cap - got);
+    written += r >> 16;
+    got += r & 0xffff;
+    if (r == 0) break; // nothing written, nothing read
   }
   return (written << 16) | got;
 }

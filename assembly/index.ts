@@ -19,7 +19,7 @@ import { msrInputs, latchDeltas, modemOutputs } from './modem';
 import { updateIrq } from './irq';
 import { checkTimeout, restartTimeout, charTimeNs, divisor } from './timing';
 import { masterReset } from './reset';
-import { writeMany, readMany, receiveMany, exchange } from './batch';
+import { writeMany, readMany, writeReadMany, receiveMany, exchange } from './batch';
 import { save, restore, toMtty, fromMtty } from './snapshot';
 import { LSR_PE, LSR_FE, LSR_BI } from './regbits';
 
@@ -183,10 +183,9 @@ export function uart_write_read_many(h: u32, n: u32, max: u32): i32 {
   if (!valid(h)) return E_HANDLE;
   if (n > IO_SIZE || max > IO_SIZE) return E_ARG;
   const p = slot(h);
-  const written = writeMany(h, p, IO, n); // callbacks it makes see a published LSR (line.ts)
-  const got = readMany(h, p, IO, max);
+  const r = writeReadMany(h, p, IO, n, IO, max);
   publish(p);
-  return <i32>((written << 16) | got);
+  return <i32>r;
 }
 
 /**
