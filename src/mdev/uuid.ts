@@ -48,13 +48,17 @@ export function isMdevUuid(text: string): boolean {
 
 const UUID_SHAPE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
+function isHexDigit(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}
+
 /** guid_parse's check of the first 36 characters; returns them in lower case. */
 function checkUuidChars(text: string): string {
   for (let i = 0; i < UUID_STRING_LEN; i++) {
     const ch = text[i];
     if (DASH_POSITIONS.has(i)) {
       if (ch !== '-') fail('EINVAL', `character ${i + 1} of a UUID must be '-' (8-4-4-4-12 hex digits)`);
-    } else if (!/^[0-9a-fA-F]$/.test(ch ?? '')) {
+    } else if (!isHexDigit(text.charCodeAt(i))) {
       fail('EINVAL', `character ${i + 1} of the UUID, ${JSON.stringify(ch)}, is not a hex digit`);
     }
   }

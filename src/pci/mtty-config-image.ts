@@ -32,8 +32,17 @@ const VENDOR_DEVICE = [0x48, 0x43, 0x53, 0x32];
 /** The text mtty stores in the vendor-specific area at 0x60. */
 const VENDOR_TEXT = 'PCI Serial/UART';
 
-/** Build the initial image for a device with 1 or 2 ports (BAR1 only for 2). */
+/** Build the initial image for a device with 1 or 2 ports (BAR1 only for 2): a fresh copy the caller owns. */
 export function buildMttyConfigImage(nrPorts: number): Uint8Array {
+  const key = nrPorts > 1 ? 2 : 1;
+  // Built once per port count and copied: every create and reset asks for one.
+  const t = (templates[key] ??= composeImage(key));
+  return t.slice();
+}
+
+const templates: (Uint8Array | undefined)[] = [];
+
+function composeImage(nrPorts: number): Uint8Array {
   const c = new Uint8Array(MTTY_CONFIG_SPACE_SIZE);
   c.set(VENDOR_DEVICE, PCI_VENDOR_ID);
   c.set([0x01, 0x00], PCI_COMMAND); // I/O space enable only
