@@ -13,17 +13,17 @@ export interface Clock {
 }
 
 /**
- * Wall-clock time; timers are unref'd so an idle device never keeps Node alive.
- * Whole ns: a port's time differences are then exact in f64, and a recording's
- * integer @ns (src/replay/record.ts) are the very numbers the port computed with.
- */
-/**
  * Taken once: in Node `globalThis.performance` is a lazily defined accessor,
  * and reading the global on every call cost more than the register access it
  * times (a global-load IC miss plus the getter, ~10% of a guest's polling loop).
  */
 const perf: { now(): number } = globalThis.performance;
 
+/**
+ * Wall-clock time; timers are unref'd so an idle device never keeps Node alive.
+ * Whole ns: a port's time differences are then exact in f64, and a recording's
+ * integer @ns (src/replay/record.ts) are the very numbers the port computed with.
+ */
 export const realClock: Clock = {
   now: () => Math.round(perf.now() * 1e6),
   setTimer(delayNs, fn) {
