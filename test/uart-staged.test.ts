@@ -22,6 +22,16 @@ function rng(seed: number): () => number {
   };
 }
 
+/** One random change of the set-up, the same on both ports: FIFO on/off/trigger, IER, MCR.LOOP, LCR. Returns [offset, value]. */
+function changeSetUp(r: () => number, a: Uart, b: Uart): [number, number] {
+  const [off, v] = [
+    [2, 0x01], [2, 0x00], [2, 0xc7], [1, 0x00], [1, 0x0f], [1, 0x01], [4, 0x10], [4, 0x08], [3, 0x03], [3, 0x1f],
+  ][Math.floor(r() * 10)]! as [number, number];
+  a.write(off, v);
+  b.write(off, v);
+  return [off, v];
+}
+
 function port(profile: UartProfile, wiring: Wiring, log: string[]): Uart {
   const u = Uart.create({ profile, wiring });
   u.onIrqLine = (l) => log.push(`irq${l ? 1 : 0}`);
@@ -40,12 +50,7 @@ for (const profile of ['pc16550d', 'mtty'] as UartProfile[]) {
       for (let step = 0; step < 400; step++) {
         const x = r();
         if (x < 0.15) {
-          // Change the set-up both ways: FIFO on/off/trigger, IER, MCR.LOOP, LCR.
-          const [off, v] = [
-            [2, 0x01], [2, 0x00], [2, 0xc7], [1, 0x00], [1, 0x0f], [1, 0x01], [4, 0x10], [4, 0x08], [3, 0x03], [3, 0x1f],
-          ][Math.floor(r() * 10)]!;
-          a.write(off!, v!);
-          b.write(off!, v!);
+          changeSetUp(r, a, b);
           continue;
         }
         if (x < 0.2) {
@@ -103,12 +108,8 @@ for (const profile of ['pc16550d', 'mtty'] as UartProfile[]) {
       for (let step = 0; step < 300; step++) {
         const x = r();
         if (x < 0.15) {
-          const [off, v] = [
-            [2, 0x01], [2, 0x00], [2, 0xc7], [1, 0x00], [1, 0x0f], [1, 0x01], [4, 0x10], [4, 0x08], [3, 0x03], [3, 0x1f],
-          ][Math.floor(r() * 10)]!;
-          a.write(off!, v!);
-          b.write(off!, v!);
-          if (off === 2) fcr = v!;
+          const [off, v] = changeSetUp(r, a, b);
+          if (off === 2) fcr = v;
           continue;
         }
         if (x < 0.25) {

@@ -373,18 +373,14 @@ export class Uart implements PortSink {
    */
   writeReadStaged(n: number, max: number): number {
     if (!(n >= 0 && n <= IO_SIZE && max >= 0 && max <= IO_SIZE) || (n | 0) !== n || (max | 0) !== max) this.bad(-2, `writeReadStaged(${n}, ${max})`);
-    if (ioState.busy) fail('EBUSY', `UART ${this.handle}: writeReadStaged from a callback of a running batched call`);
-    ioState.busy = true;
+    this.holdStage('writeReadStaged');
     let r: number;
     try {
       r = rawWriteReadMany(this.h, n, max);
     } finally {
       ioState.busy = false;
     }
-    afterCall();
-    if (r < 0) this.bad(r, 'writeReadStaged');
-    this.lastStagedWritten = r >>> 16;
-    return r & 0xffff;
+    return this.stagedDone(r, 'writeReadStaged');
   }
 
   /**
@@ -403,16 +399,26 @@ export class Uart implements PortSink {
    */
   exchangeStaged(n: number): number {
     if (!(n >= 0 && n <= IO_SIZE) || (n | 0) !== n) this.bad(-2, `exchangeStaged(${n})`);
-    if (ioState.busy) fail('EBUSY', `UART ${this.handle}: exchangeStaged from a callback of a running batched call`);
-    ioState.busy = true;
+    this.holdStage('exchangeStaged');
     let r: number;
     try {
       r = rawExchange(this.h, n);
     } finally {
       ioState.busy = false;
     }
+    return this.stagedDone(r, 'exchangeStaged');
+  }
+
+  /** The staged calls' start: the io buffer to this call (EBUSY inside a running batched call's callback). Release it in a finally. */
+  private holdStage(what: string): void {
+    if (ioState.busy) fail('EBUSY', `UART ${this.handle}: ${what} from a callback of a running batched call`);
+    ioState.busy = true;
+  }
+
+  /** The staged calls' end: a callback's error, then a dead handle; (written << 16) | read -> read, written kept. */
+  private stagedDone(r: number, what: string): number {
     afterCall();
-    if (r < 0) this.bad(r, 'exchangeStaged');
+    if (r < 0) this.bad(r, what);
     this.lastStagedWritten = r >>> 16;
     return r & 0xffff;
   }
