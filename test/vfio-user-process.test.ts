@@ -16,6 +16,7 @@ import * as assert from 'uvu/assert';
 import { VfioUserClient } from '../src/vfio-user/client.js';
 import { native } from '../src/vfio-user/native.js';
 import { qemuShutdown, qemuStartup } from '../src/vfio-user/qemu-startup.js';
+import { qemuDeviceOption } from '../src/vfio-user/serve.js';
 import { commands } from '../src/cli/vfio-user.js';
 
 const UUID = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';
@@ -30,14 +31,16 @@ function spawnAttach(args: string[]): ChildProcess {
   return spawn(process.execPath, ['--input-type=module', '-e', script, '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Resolves with the first stdout line matching `re`. */
-function lineMatching(child: ChildProcess, re: RegExp): Promise<string> {
+/** Resolves with the stdout lines up to and including the first one matching `re`. */
+function linesUntil(child: ChildProcess, re: RegExp): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
+    const seen: string[] = [];
     rl.on('line', (l) => {
+      seen.push(l);
       if (re.test(l)) {
         rl.close();
-        resolve(l);
+        resolve(seen);
       }
     });
     child.once('exit', (code) => reject(new Error(`child exited (${code}) before printing ${re}`)));
@@ -51,8 +54,9 @@ test('mtty attach in another process: eventfd passed over SCM_RIGHTS is signalle
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
   try {
-    const banner = await lineMatching(child, /serving/);
-    assert.match(banner, new RegExp(`serving ${UUID} \\(mtty-2, profile mtty\\) on ${path.replace(/[.]/g, '\\.')}`));
+    const [banner, qemu] = await linesUntil(child, /QEMU:/);
+    assert.match(banner!, new RegExp(`serving ${UUID} \\(mtty-2, profile mtty\\) on ${path.replace(/[.]/g, '\\.')}`));
+    assert.is(qemu, `  QEMU: ${qemuDeviceOption(path)}`, 'the option that attaches it');
     assert.is(statSync(path).mode & 0o777, 0o600);
 
     // The lspci verb, in this process, against the child.

@@ -73,6 +73,8 @@ const serve: CliCommand = {
     process.once('SIGTERM', onSignal);
     io.stdout.write(`mtty serve: listening on ${daemon.server.socketPath} (pid ${process.pid})\n`);
     io.stdout.write(`mtty serve: definitions in ${daemon.service.store().dir} (mdevctl's layout)\n`);
+    const vfioUserDir = optString(p, 'vfio-user');
+    if (vfioUserDir) io.stdout.write(`mtty serve: vfio-user: each device as ${vfioUserDir}/<uuid>.sock; the log gives each one's QEMU -device option\n`);
     if (daemon.sysfsExport) {
       const how = daemon.sysfsExport.mode === 'fuse' ? 'mounted (FUSE)' : 'mirrored';
       io.stdout.write(`mtty serve: sysfs ${how} under ${daemon.sysfsExport.root}; run mdevctl as:\n  ${mdevctlShellLine(daemon.sysfsExport.root)} types\n`);

@@ -51,7 +51,7 @@ const attach: CliCommand = {
     }
 
     const { loadMtty } = await import('../mtty/load.js');
-    const { attachVfioUser } = await import('../vfio-user/serve.js');
+    const { attachVfioUser, qemuDeviceOption } = await import('../vfio-user/serve.js');
     const mtty = await loadMtty({ profile });
     const type = mtty.parent.types.find((t) => t.id === typeId);
     if (!type) {
@@ -80,10 +80,7 @@ const attach: CliCommand = {
     }
     server.on('connect', () => log('client connected'));
     server.on('disconnect', (reason: string | null) => log(`client disconnected${reason ? ` (${reason})` : ''}`));
-    io.stdout.write(
-      `mtty attach: serving ${uuid} (${typeId}, profile ${profile}) on ${socketPath}\n` +
-        `  QEMU: -device '${JSON.stringify({ driver: 'vfio-user-pci', socket: { path: socketPath, type: 'unix' } })}'\n`,
-    );
+    io.stdout.write(`mtty attach: serving ${uuid} (${typeId}, profile ${profile}) on ${socketPath}\n  QEMU: ${qemuDeviceOption(socketPath)}\n`);
     await new Promise<void>((resolve) => {
       const onSignal = (sig: NodeJS.Signals) => {
         log(`${sig}: shutting down`);

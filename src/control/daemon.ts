@@ -6,7 +6,7 @@
  * and listen on the control socket.
  */
 import type { UartProfile } from '../uart/profile.js';
-import { native, serveVfioUser, type VfioUserService } from '../vfio-user/index.js';
+import { native, serveVfioUser, qemuDeviceOption, type VfioUserService } from '../vfio-user/index.js';
 import { TraceRecorder } from '../replay/record.js';
 import { mttyRecordingWrap } from '../mtty/record-target.js';
 import { SysfsExporter, type SysfsExportMode } from '../sysfs-export/index.js';
@@ -124,7 +124,16 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
       // Sockets of transient devices a killed daemon left behind would otherwise stay forever.
       const gone = await removeStaleSockets(preparePrivateDir(opts.vfioUserDir, 'vfio-user socket directory'), /^[0-9a-f-]{36}\.sock$/i);
       if (gone.length > 0) log(`vfio-user: removed ${gone.length} stale socket(s) left by a previous daemon: ${gone.join(' ')}`);
-      vfioUser = serveVfioUser({ dir: opts.vfioUserDir, bus: service.mtty.bus, log, wrap: recorder ? mttyRecordingWrap(recorder) : undefined });
+      vfioUser = serveVfioUser({
+        dir: opts.vfioUserDir,
+        bus: service.mtty.bus,
+        log,
+        wrap: recorder ? mttyRecordingWrap(recorder) : undefined,
+        // What a user starting QEMU needs next: the socket and the option that attaches it.
+        onSocket: (ev) => {
+          if (ev.action === 'add') log(`vfio-user: ${ev.uuid} on ${ev.path}; QEMU: ${qemuDeviceOption(ev.path)}`);
+        },
+      });
     }
     if (opts.sysfsRoot) sysfsExport = SysfsExporter.start({ root: opts.sysfsRoot, sysfs: service.mtty.sysfs, bus: service.mtty.bus, log, mode: opts.sysfsMode });
     const autostarted = opts.autostart === false ? { started: [], failed: [] } : await service.autostart();

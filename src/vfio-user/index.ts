@@ -3,7 +3,7 @@
  * and a client that speaks the same protocol (and replays QEMU's start-up).
  * Needs the native addon (fd passing); see docs/vfio-user.md.
  */
-export { attachVfioUser, serveVfioUser } from './serve.js';
+export { attachVfioUser, serveVfioUser, qemuDeviceOption } from './serve.js';
 export type { OpenableDevice, VfioUserBus, VfioUserService, ServeOptions, AttachOptions } from './serve.js';
 export { VfioUserServer, INCOMPLETE_MESSAGE_TIMEOUT_MS } from './server.js';
 export type { VfioUserServerOptions } from './server.js';

@@ -75,6 +75,17 @@ export interface VfioUserService {
 }
 
 /**
+ * The QEMU (>= 10.1) option that plugs in the vfio-user device served at
+ * `path`, ready to paste into a shell:
+ * `-device '{"driver":"vfio-user-pci","socket":{"path":"PATH","type":"unix"}}'`
+ * (a ' in the path is quoted the POSIX shell way).
+ */
+export function qemuDeviceOption(path: string): string {
+  const json = JSON.stringify({ driver: 'vfio-user-pci', socket: { path, type: 'unix' } });
+  return `-device '${json.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
  * Serve every mdev on the bus as `<dir>/<uuid>.sock` (0600), following creates and removes
  * (uevents). One client per device at a time, as a VFIO group has one user.
  */
