@@ -91,16 +91,22 @@ export function acrossRuns(runs: BenchRow[][]): BenchRow[] {
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   let runs = 1;
-  const at = argv.indexOf('--runs');
-  if (at >= 0) {
-    runs = Number(argv[at + 1]);
-    if (!Number.isInteger(runs) || runs < 1) {
-      console.error('--runs needs a whole number >= 1');
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a !== '--runs' && !a.startsWith('--runs=')) {
+      rest.push(a);
+      continue;
+    }
+    const text = a === '--runs' ? argv[++i] : a.slice('--runs='.length);
+    runs = Number(text);
+    if (text === undefined || !/^[0-9]+$/.test(text) || runs < 1) {
+      console.error(`--runs needs a whole number >= 1, got ${text === undefined ? 'nothing' : `'${text}'`}`);
       process.exitCode = 2;
       return;
     }
-    argv = argv.filter((_, i) => i !== at && i !== at + 1);
   }
+  argv = rest;
   const known = [...sections, ...namedOnly];
   const unknown = argv.filter((a) => !known.some((s) => s.name === a));
   if (unknown.length > 0) {
@@ -112,9 +118,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   const chosen = argv.length > 0 ? known.filter((s) => argv.includes(s.name)) : sections;
   const m = machine();
   console.log(`machine: ${m.cpu} (${m.cores} cores), ${m.platform}, node ${m.node}`);
-  const out: { date: string; machine: typeof m; sections: { name: string; description: string; rows: BenchRow[] }[] } = {
+  const out: { date: string; machine: typeof m; runs: number; sections: { name: string; description: string; rows: BenchRow[] }[] } = {
     date: new Date().toISOString(),
     machine: m,
+    // With runs > 1 a row's ratio is the median of the launches' medians and min/max the lowest/highest launch median.
+    runs,
     sections: [],
   };
   for (const s of chosen) {
@@ -129,7 +137,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     if (runs > 1) console.log(`  over ${runs} runs: median of the run medians (lowest-highest run median)`);
     const w = Math.max(...rows.map((r) => r.workload.length));
     const [ca, cb] = s.columns ?? ['ours', 'plain TS'];
-    console.log(`  ${'workload'.padEnd(w)}  ${ca.padStart(12)}  ${cb.padStart(12)}  ratio (min-max)`);
+    console.log(`  ${'workload'.padEnd(w)}  ${ca.padStart(12)}  ${cb.padStart(12)}  ${runs > 1 ? 'ratio (lowest-highest launch)' : 'ratio (min-max)'}`);
     for (const r of rows) {
       // Rates read "M/s"; anything else (latencies in ns) carries its own unit.
       const suffix = r.unit.endsWith('/s') ? '/s' : ` ${r.unit}`;

@@ -121,11 +121,9 @@ export async function workloads(core: string): Promise<Record<string, AbWorkload
 
 /** The baseline must answer the shared Linux trace like the core, or the comparison is moot. */
 function baselineAgreesOnTrace(): string {
-  // The checkout's sibling `shared/` (../../../ from dist/bench), or one level further up from a worktree.
-  const path = ['../../../', '../../../../']
-    .map((up) => fileURLToPath(new URL(`${up}shared/traces/linux-8250-probe-isa.txt`, import.meta.url)))
-    .find((p) => existsSync(p));
-  if (!path) return 'trace not found; baseline unchecked';
+  // The repository's copy of the shared trace (examples/recordings, ../../ from dist/bench), so every clone checks it.
+  const path = fileURLToPath(new URL('../../examples/recordings/linux-6.1-8250-isa.trace', import.meta.url));
+  if (!existsSync(path)) return 'trace not found; baseline unchecked';
   const trace = parseTrace(readFileSync(path, 'utf8'), path);
   const ts = new TsUart();
   const wasm = Uart.create();

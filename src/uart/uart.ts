@@ -346,7 +346,7 @@ export class Uart implements PortSink {
    * The staging buffer for writeReadStaged and exchangeStaged: a view of the core's io buffer
    * (IO_SIZE = 4096 bytes of wasm linear memory), so bytes put here reach the
    * core without a copy. One buffer shared by all ports: fill it right before
-   * writeReadStaged and take the bytes read right after; any other batched
+   * writeReadStaged or exchangeStaged and take the bytes read right after; any other batched
    * call (writeMany, readMany, receiveMany on any port) reuses it. Re-read
    * this getter after Uart.create (a new port may grow memory, which
    * replaces the view). EBUSY inside a callback of a running batched call,
@@ -393,7 +393,9 @@ export class Uart implements PortSink {
    * effects of those writeMany/readMany calls in sequence; on a looped-back
    * port (wiring 'loopback' or MCR.LOOP) every byte comes back, so up to 2048
    * bytes, 128 FIFOs' worth, go out and back per call without copying
-   * through JS. Returns the bytes read (at stage[n..n+read)); the bytes
+   * through JS (with n > 2048 the read area fills first: the call stops with
+   * bytes unsent and up to a FIFO's worth left in the receiver; n = 4096 leaves
+   * no read area and sends nothing). Returns the bytes read (at stage[n..n+read)); the bytes
    * written are in stagedWritten. n: 0..4096, else EINVAL; EBUSY from inside a
    * running batched call's callback; EINVAL after dispose.
    */
