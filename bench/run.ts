@@ -21,6 +21,7 @@ import { cliStartupSection } from './cli-startup.js';
 import { vfioUserSection } from './vfio-user.js';
 import { vmSection } from './vm.js';
 import { controlLoadSection } from './control-load.js';
+import { wasmCallSection } from './wasm-call.js';
 
 export interface BenchRow {
   workload: string;
@@ -44,7 +45,7 @@ export interface BenchSection {
   run(log: (line: string) => void): Promise<BenchRow[]>;
 }
 
-export const sections: BenchSection[] = [uartSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection, controlLoadSection, ptyInputSection, cliStartupSection];
+export const sections: BenchSection[] = [uartSection, wasmCallSection, deviceApiSection, loopbackSection, lifecycleSection, irqLatencySection, vfioUserSection, controlLoadSection, ptyInputSection, cliStartupSection];
 /** Run only when named (`npm run bench -- vm`): they boot a real guest. */
 export const namedOnly: BenchSection[] = [vmSection];
 

@@ -395,7 +395,8 @@ export class Uart implements PortSink {
    * bytes, 128 FIFOs' worth, go out and back per call without copying
    * through JS (with n > 2048 the read area fills first: the call stops with
    * bytes unsent and up to a FIFO's worth left in the receiver; n = 4096 leaves
-   * no read area and sends nothing). Returns the bytes read (at stage[n..n+read)); the bytes
+   * no read area and sends nothing). A loopback tool: on a host-wired port
+   * the reads only collect what the host delivered meanwhile. Returns the bytes read (at stage[n..n+read)); the bytes
    * written are in stagedWritten. n: 0..4096, else EINVAL; EBUSY from inside a
    * running batched call's callback; EINVAL after dispose.
    */
