@@ -343,14 +343,14 @@ export class Uart implements PortSink {
   }
 
   /**
-   * The staging buffer for writeReadStaged and exchangeStaged: a view of the core's io buffer
-   * (IO_SIZE = 4096 bytes of wasm linear memory), so bytes put here reach the
-   * core without a copy. One buffer shared by all ports: fill it right before
-   * writeReadStaged or exchangeStaged and take the bytes read right after; any other batched
-   * call (writeMany, readMany, receiveMany on any port) reuses it. Re-read
-   * this getter after Uart.create (a new port may grow memory, which
-   * replaces the view). EBUSY inside a callback of a running batched call,
-   * whose bytes the buffer holds.
+   * The staging buffer for writeReadStaged and exchangeStaged: a view of the
+   * core's io buffer (IO_SIZE = 4096 bytes of wasm linear memory), so bytes
+   * put here reach the core without a copy. One buffer shared by all ports:
+   * fill it right before the staged call and take the bytes read right after;
+   * any other batched call (writeMany, readMany, receiveMany on any port)
+   * reuses it. Re-read this getter after Uart.create (a new port may grow
+   * memory, which replaces the view). EBUSY inside a callback of a running
+   * batched call, whose bytes the buffer holds.
    */
   get stage(): Uint8Array {
     if (ioState.busy) fail('EBUSY', `UART ${this.handle}: the staging buffer is held by a batched call in progress (called from its callback?)`);
@@ -396,9 +396,10 @@ export class Uart implements PortSink {
    * through JS (with n > 2048 the read area fills first: the call stops with
    * bytes unsent and up to a FIFO's worth left in the receiver; n = 4096 leaves
    * no read area and sends nothing). A loopback tool: on a host-wired port
-   * the reads only collect what the host delivered meanwhile. Returns the bytes read (at stage[n..n+read)); the bytes
-   * written are in stagedWritten. n: 0..4096, else EINVAL; EBUSY from inside a
-   * running batched call's callback; EINVAL after dispose.
+   * the reads only collect what the host delivered meanwhile. Returns the
+   * bytes read (at stage[n..n+read)); the bytes written are in stagedWritten.
+   * n: 0..4096, else EINVAL; EBUSY from inside a running batched call's
+   * callback; EINVAL after dispose.
    */
   exchangeStaged(n: number): number {
     if (!(n >= 0 && n <= IO_SIZE) || (n | 0) !== n) this.bad(-2, `exchangeStaged(${n})`);
