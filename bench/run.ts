@@ -4,9 +4,10 @@
  * sections. `--runs N` repeats each chosen section N times (fresh workers
  * each time: JIT decisions differ between launches more than the spread
  * inside one), prints every run, and reports per row the median of the
- * runs' medians with the lowest and highest of them. To add a benchmark, write a BenchSection in its own
- * bench/<area>.ts and add one entry to `sections` below; a comparison of two
- * variants should use ab.ts (CPU-time A/B slices) and its abRow().
+ * runs' medians with the lowest and highest of them. To add a benchmark,
+ * write a BenchSection in its own bench/<area>.ts and add one entry to
+ * `sections` below; a comparison of two variants should use ab.ts (CPU-time
+ * A/B slices) and its abRow().
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, platform, arch, totalmem } from 'node:os';
@@ -22,6 +23,7 @@ import { vfioUserSection } from './vfio-user.js';
 import { vmSection } from './vm.js';
 import { controlLoadSection } from './control-load.js';
 import { wasmCallSection } from './wasm-call.js';
+import { median } from './measure.js';
 
 export interface BenchRow {
   workload: string;
@@ -65,25 +67,21 @@ function fmt(n: number): string {
 }
 
 /**
- * One row from a section's N runs: the median of each column over the runs,
- * ratio = the median of the runs' ratios, min-max = the lowest and highest of
- * them (every run counted, none dropped).
+ * One row from a section's N runs: the median of each column over the runs
+ * (measure.ts: the upper middle for an even count), ratio = the median of
+ * the runs' ratios, min-max = the lowest and highest of them (every run
+ * counted, none dropped).
  */
 export function acrossRuns(runs: BenchRow[][]): BenchRow[] {
-  const med = (v: number[]): number => {
-    const s = [...v].sort((a, b) => a - b);
-    const m = s.length >> 1;
-    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-  };
   return runs[0]!.map((first) => {
     const same = runs.map((rows) => rows.find((r) => r.workload === first.workload)).filter((r): r is BenchRow => r !== undefined);
     const ratios = same.map((r) => r.ratio);
     return {
       workload: first.workload,
       unit: first.unit,
-      wasm: med(same.map((r) => r.wasm)),
-      ts: med(same.map((r) => r.ts)),
-      ratio: med(ratios),
+      wasm: median(same.map((r) => r.wasm)),
+      ts: median(same.map((r) => r.ts)),
+      ratio: median(ratios),
       min: Math.min(...ratios),
       max: Math.max(...ratios),
     };
