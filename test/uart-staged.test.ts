@@ -8,18 +8,14 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Prng } from './support/fuzz-prng.js';
 import { Uart, type UartProfile, type Wiring } from '../src/uart/index.js';
 import { MttyError } from '../src/errors/errno.js';
 
+/** [0, 1) numbers from the fuzz tests' seeded PRNG (mulberry32), so a failure is reproducible. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.float();
 }
 
 /** One random change of the set-up, the same on both ports: FIFO on/off/trigger, IER, MCR.LOOP, LCR. Returns [offset, value]. */

@@ -19,6 +19,11 @@ export class Prng {
     return (t ^ (t >>> 14)) >>> 0;
   }
 
+  /** Uniform in [0, 1): u32() / 2^32. */
+  float(): number {
+    return this.u32() / 2 ** 32;
+  }
+
   /** Integer in [0, n). */
   below(n: number): number {
     return this.u32() % n;
